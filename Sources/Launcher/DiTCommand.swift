@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct DiTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dit",
+        abstract: "DiT inference: exact, single-process or pipeline-parallel over MPI.",
+        version: "0.1.0",
+        subcommands: [ForwardCommand.self, InspectCommand.self])
+}

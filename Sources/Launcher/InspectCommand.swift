@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import Stages
+import Tensors
+
+/// `dit inspect`: the architecture read from a checkpoint, and its tensors.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Print a checkpoint's inferred architecture and tensors.")
+
+    @Argument(help: "DiT checkpoint (safetensors).") var checkpoint: String
+    @Option(help: "Attention heads, if not in the metadata.") var numHeads: Int?
+    @Flag(help: "List every tensor.") var tensors = false
+
+    func run() throws {
+        let ckpt = try Checkpoint(path: checkpoint, numHeads: numHeads)
+        let c = ckpt.config
+        print("\(checkpoint): depth \(c.depth), hidden \(c.hiddenSize), heads \(c.numHeads), patch \(c.patchSize), input \(c.inputSize)×\(c.inputSize)×\(c.inChannels), classes \(c.numClasses), mlp_ratio \(c.mlpRatio), learn_sigma \(c.learnSigma)\(ckpt.hasPosEmbed ? "" : ", pos_embed computed")")
+        for (k, v) in ckpt.file.metadata.sorted(by: { $0.key < $1.key }) { print("  metadata \(k): \(v)") }
+        if tensors {
+            for name in ckpt.file.names {
+                let e = ckpt.file.entries[name]!
+                print("  \(name) \(e.dtype.rawValue) \(e.shape.shapeDescription)")
+            }
+        }
+    }
+}

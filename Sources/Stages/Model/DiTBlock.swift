@@ -1,0 +1,49 @@
+import Tensors
+
+/// A DiT block with adaLN-Zero conditioning (DiT paper, Fig. 3):
+///   shift/scale/gate ← adaLN_modulation(c)
+///   x ← x + gate_msa · attn(modulate(norm1(x), shift_msa, scale_msa))
+///   x ← x + gate_mlp · mlp(modulate(norm2(x), shift_mlp, scale_mlp))
+public struct DiTBlock {
+    public let index: Int
+    let qkv: Linear, proj: Linear          // attn.qkv, attn.proj
+    let fc1: Linear, fc2: Linear           // mlp.fc1, mlp.fc2
+    let adaLN_modulation: Linear           // adaLN_modulation.1 (after SiLU)
+    let heads: Int
+
+    public init(_ checkpoint: Checkpoint, index: Int) throws {
+        let p = "blocks.\(index)."
+        self.index = index
+        qkv = try Linear(checkpoint, p + "attn.qkv")
+        proj = try Linear(checkpoint, p + "attn.proj")
+        fc1 = try Linear(checkpoint, p + "mlp.fc1")
+        fc2 = try Linear(checkpoint, p + "mlp.fc2")
+        adaLN_modulation = try Linear(checkpoint, p + "adaLN_modulation.1")
+        heads = checkpoint.config.numHeads
+    }
+
+    /// x: (N·T, D) in place; the workspace must hold silu(c) for the batch.
+    public func callAsFunction(_ x: Tensor, batch n: Int, workspace ws: Workspace) {
+        let d = qkv.inFeatures, t = ws.tokens, rows = n * t, m = fc1.outFeatures
+        let mod = ws.modulation.data, stride = 6 * d
+        adaLN_modulation(ws.siluC.pointer, rows: n, into: mod)              // (N, 6D)
+        let (shiftMSA, scaleMSA, gateMSA) = (mod, mod + d, mod + 2 * d)
+        let (shiftMLP, scaleMLP, gateMLP) = (mod + 3 * d, mod + 4 * d, mod + 5 * d)
+        let eps = DiTConfig.layerNormEps
+
+        Norm.layerNormModulate(x.pointer, rows: rows, cols: d, eps: eps, groupRows: t,
+                               shift: shiftMSA, scale: scaleMSA, groupStride: stride, into: ws.h.data)
+        qkv(ws.h.pointer, rows: rows, into: ws.qkv.data)                      // (N·T, 3D)
+        Attention.forward(qkv: ws.qkv.pointer, batch: n, tokens: t, heads: heads, headDim: d / heads,
+                          scores: ws.scores.data, into: ws.attn.data)          // (N·T, D)
+        proj(ws.attn.pointer, rows: rows, into: ws.h.data)
+        Elementwise.addGated(x.data, ws.h.pointer, rows: rows, cols: d, gate: gateMSA, groupRows: t, groupStride: stride)
+
+        Norm.layerNormModulate(x.pointer, rows: rows, cols: d, eps: eps, groupRows: t,
+                               shift: shiftMLP, scale: scaleMLP, groupStride: stride, into: ws.h.data)
+        fc1(ws.h.pointer, rows: rows, into: ws.mlp.data)                       // (N·T, M)
+        Activation.geluTanh(ws.mlp.data, count: rows * m)
+        fc2(ws.mlp.pointer, rows: rows, into: ws.h.data)
+        Elementwise.addGated(x.data, ws.h.pointer, rows: rows, cols: d, gate: gateMLP, groupRows: t, groupStride: stride)
+    }
+}

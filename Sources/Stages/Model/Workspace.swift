@@ -1,0 +1,44 @@
+import Tensors
+
+/// Run-state buffers for up to `maxBatch` images, allocated once and reused
+/// by every block of every step (llama2.c's RunState).
+public final class Workspace {
+    public let maxBatch: Int
+    let tokens: Int
+    /// norm + modulate output, then the attention output (rows × D).
+    let h: Tensor
+    let qkv: Tensor
+    let attn: Tensor
+    let mlp: Tensor
+    /// adaLN modulation vectors, (N, 6D).
+    let modulation: Tensor
+    /// silu(c), (N, D).
+    let siluC: Tensor
+    /// One head's attention scores, T × T.
+    let scores: Tensor
+    /// patchify output and timestep-embedding scratch.
+    let patches: Tensor
+    let timestep: Tensor
+
+    public init(config c: DiTConfig, maxBatch: Int) {
+        self.maxBatch = maxBatch
+        tokens = c.tokens
+        let rows = maxBatch * c.tokens, d = c.hiddenSize
+        h = Tensor(shape: [rows, d])
+        qkv = Tensor(shape: [rows, 3 * d])
+        attn = Tensor(shape: [rows, d])
+        mlp = Tensor(shape: [rows, max(c.mlpHidden, c.patchSize * c.patchSize * c.outChannels)])
+        modulation = Tensor(shape: [maxBatch, 6 * d])
+        siluC = Tensor(shape: [maxBatch, d])
+        scores = Tensor(shape: [c.tokens, c.tokens])
+        patches = Tensor(shape: [rows, c.inChannels * c.patchSize * c.patchSize])
+        timestep = Tensor(shape: [maxBatch, DiTConfig.frequencyEmbeddingSize + d])
+    }
+
+    /// silu(c) for the batch, which every block's and the final layer's
+    /// adaLN_modulation starts with.
+    func prepare(c: UnsafePointer<Float>, batch: Int, hidden: Int) {
+        precondition(batch <= maxBatch, "batch \(batch) exceeds the workspace's \(maxBatch)")
+        Activation.silu(c, count: batch * hidden, into: siluC.data)
+    }
+}

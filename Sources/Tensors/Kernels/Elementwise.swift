@@ -1,0 +1,28 @@
+/// Fused elementwise updates on row-major matrices.
+public enum Elementwise {
+    /// x[r] += gate[g] ⊙ y[r] for rows in groups of `groupRows`, group g's
+    /// gate at `gate + g·groupStride`: a gated residual connection.
+    public static func addGated(
+        _ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, cols: Int,
+        gate: UnsafePointer<Float>, groupRows: Int, groupStride: Int
+    ) {
+        for r in 0..<rows {
+            let gr = gate + (r / groupRows) * groupStride
+            let xr = x + r * cols, yr = y + r * cols
+            var j = 0
+            while j + 16 <= cols {
+                let a = UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD16<Float>.self)
+                let b = UnsafeRawPointer(yr + j).loadUnaligned(as: SIMD16<Float>.self)
+                let g = UnsafeRawPointer(gr + j).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(xr + j).storeBytes(of: a + g * b, as: SIMD16<Float>.self)
+                j += 16
+            }
+            while j < cols { xr[j] += gr[j] * yr[j]; j += 1 }
+        }
+    }
+
+    /// x += y over `count` elements.
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+}

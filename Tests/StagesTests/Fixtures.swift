@@ -1,0 +1,17 @@
+import Foundation
+import Tensors
+
+/// Paths of committed fixtures (written by tools/make_fixtures.py from the
+/// PyTorch reference).
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// max|a − b| over max(1, max|ref|): the forward tolerance measure.
+    static func relativeError(_ a: [Float], _ ref: [Float], floorOne: Bool = true) -> Float {
+        precondition(a.count == ref.count, "\(a.count) vs \(ref.count) values")
+        let scale = max(floorOne ? 1 : 0, ref.map(abs).max() ?? 0)
+        return (zip(a, ref).map { abs($0 - $1) }.max() ?? 0) / scale
+    }
+}
