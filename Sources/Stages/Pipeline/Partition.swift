@@ -1,0 +1,76 @@
+/// Consecutive blocks per stage. Stage 0 also holds the embedders and the
+/// sampler, the last stage the final layer.
+public struct Partition: Equatable, Sendable, CustomStringConvertible {
+    public let ranges: [Range<Int>]
+
+    public init(ranges: [Range<Int>]) { self.ranges = ranges }
+
+    public var stages: Int { ranges.count }
+
+    /// Explicit block counts, or `auto`: the split minimising the most
+    /// expensive stage, where a block costs 1 and the embedders and final
+    /// layer cost what their FLOPs are worth relative to a block.
+    public init(_ spec: PartitionSpec, config c: DiTConfig, stages: Int) throws {
+        guard stages >= 1, stages <= c.depth else {
+            throw DiTError("stages: \(stages) stages for a model of \(c.depth) blocks; use 1...\(c.depth)")
+        }
+        switch spec {
+        case .blocks(let counts):
+            guard counts.count == stages, counts.allSatisfy({ $0 >= 1 }), counts.reduce(0, +) == c.depth else {
+                throw DiTError("partition: \(counts) must list \(stages) positive block counts summing to depth \(c.depth)")
+            }
+            var start = 0
+            ranges = counts.map { n in defer { start += n }; return start..<(start + n) }
+        case .auto:
+            ranges = Self.balanced(depth: c.depth, stages: stages, firstExtra: Self.embedCost(c), lastExtra: Self.finalCost(c))
+        }
+    }
+
+    /// FLOPs per token of one block: qkv, proj, fc1, fc2 and attention.
+    static func blockFlops(_ c: DiTConfig) -> Double {
+        let d = Double(c.hiddenSize), m = Double(c.mlpHidden), t = Double(c.tokens)
+        return 2 * (4 * d * d + 2 * d * m) + 4 * t * d
+    }
+    static func embedCost(_ c: DiTConfig) -> Double {
+        let d = Double(c.hiddenSize), p = Double(c.patchSize)
+        return 2 * d * Double(c.inChannels) * p * p / blockFlops(c)
+    }
+    static func finalCost(_ c: DiTConfig) -> Double {
+        let d = Double(c.hiddenSize), p = Double(c.patchSize)
+        return (2 * d * p * p * Double(c.outChannels) + 2 * d) / blockFlops(c)
+    }
+
+    /// Exhaustive dynamic programme over split points (depth ≤ a few dozen).
+    static func balanced(depth: Int, stages: Int, firstExtra: Double, lastExtra: Double) -> [Range<Int>] {
+        func cost(_ s: Int, _ r: Range<Int>) -> Double {
+            Double(r.count) + (s == 0 ? firstExtra : 0) + (s == stages - 1 ? lastExtra : 0)
+        }
+        // best[s][b]: minimal max cost placing blocks 0..<b on stages 0...s.
+        var best = [[Double]](repeating: [Double](repeating: .infinity, count: depth + 1), count: stages)
+        var cut = [[Int]](repeating: [Int](repeating: 0, count: depth + 1), count: stages)
+        for b in 1...depth { best[0][b] = cost(0, 0..<b) }
+        for s in 1..<stages {
+            for b in (s + 1)...depth {
+                for a in s..<b {
+                    let v = max(best[s - 1][a], cost(s, a..<b))
+                    // Ties go to the later cut, so earlier stages (which also
+                    // run the sampler) are not the ones given more blocks.
+                    if v <= best[s][b] { best[s][b] = v; cut[s][b] = a }
+                }
+            }
+        }
+        var ranges: [Range<Int>] = [], end = depth
+        for s in stride(from: stages - 1, through: 1, by: -1) {
+            let a = cut[s][end]
+            ranges.append(a..<end)
+            end = a
+        }
+        ranges.append(0..<end)
+        return ranges.reversed()
+    }
+
+    public var description: String {
+        ranges.enumerated().map { "stage \($0.offset): blocks \($0.element.lowerBound)-\($0.element.upperBound - 1)" }
+            .joined(separator: ", ")
+    }
+}

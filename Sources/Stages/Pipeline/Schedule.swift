@@ -1,0 +1,66 @@
+/// The whole run's actions for every stage: a pure value, built identically
+/// on every rank, printed, checked and simulated without communication.
+///
+/// Diffusion steps form a ring. Micro-batch m's step k flows through stages
+/// 0 → S−1; the last stage returns its model output to stage 0, which
+/// updates the latents and sends micro-batch m into step k + 1 while the
+/// other micro-batches are still in flight. With M ≥ S micro-batches the
+/// pipeline fills once per run, not once per step.
+public struct Schedule: Equatable, Sendable {
+    public let stages: Int
+    public let microbatches: Int
+    public let steps: Int
+    public let actions: [[Action]]
+
+    public init(stages: Int, microbatches: Int, steps: Int) {
+        precondition(stages >= 1 && microbatches >= 1 && steps >= 1)
+        self.stages = stages
+        self.microbatches = microbatches
+        self.steps = steps
+        let last = stages - 1
+        var actions = [[Action]](repeating: [], count: stages)
+        if stages == 1 {
+            // One stage: each forward's output is consumed at once.
+            for k in 0..<steps {
+                for m in 0..<microbatches { actions[0] += [.forward(step: k, microbatch: m), .update(step: k, microbatch: m)] }
+            }
+            self.actions = actions
+            return
+        }
+        for k in 0..<steps {
+            for m in 0..<microbatches {
+                for s in 0..<stages {
+                    if s == 0 {
+                        if k > 0 {
+                            actions[0].append(.receive(step: k - 1, microbatch: m, from: last))
+                            actions[0].append(.update(step: k - 1, microbatch: m))
+                        }
+                    } else {
+                        actions[s].append(.receive(step: k, microbatch: m, from: s - 1))
+                    }
+                    actions[s].append(.forward(step: k, microbatch: m))
+                    actions[s].append(.send(step: k, microbatch: m, to: s == last ? 0 : s + 1))
+                }
+            }
+        }
+        for m in 0..<microbatches {
+            actions[0].append(.receive(step: steps - 1, microbatch: m, from: last))
+            actions[0].append(.update(step: steps - 1, microbatch: m))
+        }
+        self.actions = actions
+    }
+
+    /// A schedule from explicit actions (for tests of the checker).
+    public init(stages: Int, microbatches: Int, steps: Int, actions: [[Action]]) {
+        self.stages = stages
+        self.microbatches = microbatches
+        self.steps = steps
+        self.actions = actions
+    }
+
+    /// The idle fraction of an ideal pipeline whose stages cost the same:
+    /// (S − 1) / (K·M + S − 1).
+    public var predictedBubble: Double {
+        Double(stages - 1) / Double(steps * microbatches + stages - 1)
+    }
+}

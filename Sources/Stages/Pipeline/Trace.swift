@@ -1,0 +1,54 @@
+import Foundation
+
+/// Per-rank timeline of compute / send / receive / wait spans, written as
+/// Chrome trace JSON (opens in Perfetto or chrome://tracing).
+public final class Trace {
+    public struct Span: Sendable {
+        public let name: String
+        public let category: String
+        public let start: Double   // seconds since the trace began
+        public let duration: Double
+        public let step: Int
+        public let microbatch: Int
+    }
+    public let rank: Int
+    public let stage: Int
+    let origin = DispatchTime.now().uptimeNanoseconds
+    public private(set) var spans: [Span] = []
+
+    public init(rank: Int, stage: Int) {
+        self.rank = rank
+        self.stage = stage
+        spans.reserveCapacity(1 << 14)
+    }
+
+    public var now: Double { Double(DispatchTime.now().uptimeNanoseconds - origin) / 1e9 }
+
+    public func add(_ name: String, _ category: String, from start: Double, step: Int = -1, microbatch: Int = -1) {
+        spans.append(Span(name: name, category: category, start: start, duration: now - start, step: step, microbatch: microbatch))
+    }
+
+    /// Runs `body` as one span.
+    @inline(__always)
+    public func measure<T>(_ name: String, _ category: String, step: Int = -1, microbatch: Int = -1,
+                           _ body: () throws -> T) rethrows -> T {
+        let start = now
+        defer { add(name, category, from: start, step: step, microbatch: microbatch) }
+        return try body()
+    }
+
+    public func chromeJSON() -> Data {
+        var events: [[String: Any]] = [[
+            "name": "process_name", "ph": "M", "pid": rank, "tid": 0,
+            "args": ["name": "rank \(rank) (stage \(stage))"],
+        ]]
+        for s in spans {
+            events.append([
+                "name": s.name, "cat": s.category, "ph": "X", "pid": rank, "tid": 0,
+                "ts": s.start * 1e6, "dur": s.duration * 1e6,
+                "args": ["step": s.step, "microbatch": s.microbatch, "stage": stage],
+            ])
+        }
+        return (try? JSONSerialization.data(withJSONObject: ["traceEvents": events], options: [])) ?? Data()
+    }
+}

@@ -1,0 +1,91 @@
+/// Point-to-point messaging between ranks, shaped after MPI's non-blocking
+/// calls. The MPI implementation lives in Launcher; `LoopbackHub` is the
+/// in-process twin used by tests.
+public protocol Transport: AnyObject {
+    var rank: Int { get }
+    var worldSize: Int { get }
+    /// Starts sending `bytes` bytes; the buffer must stay untouched until the
+    /// request completes.
+    func postSend(_ buffer: UnsafeRawPointer, bytes: Int, to peer: Int, tag: Int) throws -> Int
+    /// Starts receiving up to `bytes` bytes into `buffer`.
+    func postReceive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from peer: Int, tag: Int) throws -> Int
+    /// True once the request has completed (it is then forgotten). Drives progress.
+    func test(_ request: Int) throws -> Bool
+    /// Lets every outstanding request progress (MPI_Testsome); called between
+    /// blocks, because large MPI messages move only inside MPI calls.
+    func progress() throws
+    /// Blocks until at least one of `requests` can complete.
+    func waitAny(_ requests: [Int]) throws
+    /// Ends the whole job with a message (MPI_Abort); never returns normally.
+    func abort(_ message: String) -> Never
+}
+
+/// What a message carries.
+public enum MessageKind: Int32, Sendable {
+    /// Tokens (rows·T·D) then c (rows·D), stage s → s + 1.
+    case activations = 1
+    /// Guided model output of the conditional rows (images·C_out·H·W), last stage → stage 0.
+    case modelOutput = 2
+    /// Final latents of a replica's images, replica stage 0 → world rank 0.
+    case samples = 3
+}
+
+/// The header in front of every message; the receiver checks it against
+/// what its schedule expects, so a mis-ordered or mis-sized message is an
+/// error naming both, not silent corruption.
+public struct MessageHeader: Equatable, Sendable, CustomStringConvertible {
+    public static let magic: Int32 = 0x4449_5450 // "DITP"
+    public static let size = 64                  // bytes, keeps the payload 64-byte aligned
+    public var kind: MessageKind
+    public var step: Int32
+    public var microbatch: Int32
+    public var sourceStage: Int32
+    public var rows: Int32
+    public var floats: Int64
+
+    public init(kind: MessageKind, step: Int, microbatch: Int, sourceStage: Int, rows: Int, floats: Int) {
+        self.kind = kind; self.step = Int32(step); self.microbatch = Int32(microbatch)
+        self.sourceStage = Int32(sourceStage); self.rows = Int32(rows); self.floats = Int64(floats)
+    }
+
+    public func write(to p: UnsafeMutableRawPointer) {
+        p.storeBytes(of: Self.magic, toByteOffset: 0, as: Int32.self)
+        p.storeBytes(of: kind.rawValue, toByteOffset: 4, as: Int32.self)
+        p.storeBytes(of: step, toByteOffset: 8, as: Int32.self)
+        p.storeBytes(of: microbatch, toByteOffset: 12, as: Int32.self)
+        p.storeBytes(of: sourceStage, toByteOffset: 16, as: Int32.self)
+        p.storeBytes(of: rows, toByteOffset: 20, as: Int32.self)
+        p.storeBytes(of: floats, toByteOffset: 24, as: Int64.self)
+    }
+
+    public static func read(from p: UnsafeRawPointer) -> MessageHeader? {
+        guard p.load(fromByteOffset: 0, as: Int32.self) == magic,
+              let kind = MessageKind(rawValue: p.load(fromByteOffset: 4, as: Int32.self)) else { return nil }
+        var h = MessageHeader(kind: kind, step: 0, microbatch: 0, sourceStage: 0, rows: 0, floats: 0)
+        h.step = p.load(fromByteOffset: 8, as: Int32.self)
+        h.microbatch = p.load(fromByteOffset: 12, as: Int32.self)
+        h.sourceStage = p.load(fromByteOffset: 16, as: Int32.self)
+        h.rows = p.load(fromByteOffset: 20, as: Int32.self)
+        h.floats = p.load(fromByteOffset: 24, as: Int64.self)
+        return h
+    }
+
+    public var description: String {
+        "\(kind) step \(step) micro-batch \(microbatch) from stage \(sourceStage), \(rows) rows, \(floats) floats"
+    }
+}
+
+/// A message buffer: header, then Float32 payload.
+public final class MessageBuffer {
+    public let bytes: Int
+    public let raw: UnsafeMutableRawPointer
+    public var payload: UnsafeMutablePointer<Float> { (raw + MessageHeader.size).assumingMemoryBound(to: Float.self) }
+    public var request: Int?
+
+    public init(floats: Int) {
+        bytes = MessageHeader.size + 4 * floats
+        raw = .allocate(byteCount: bytes, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+    }
+    deinit { raw.deallocate() }
+}
