@@ -4,7 +4,7 @@ CPU ?= native
 RELEASE_FLAGS = -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DIT = .build/release/dit
 
-.PHONY: setup build release demo test test-swift clean
+.PHONY: setup build release demo test test-swift test-cli clean
 
 setup:
 	bash scripts/setup.sh
@@ -16,15 +16,19 @@ release: setup
 	swift build $(RELEASE_FLAGS)
 
 demo: release
-	$(DIT) forward --checkpoint Tests/Fixtures/fwd-tiny-p2.safetensors \
-	  --input Tests/Fixtures/fwd-tiny-p2-io.safetensors --output out/demo-forward.h5
-	@echo "wrote out/demo-forward.h5 (dataset /out)"
+	$(DIT) sample experiments/digits-1stage.yaml --output-dir out/demo
+	@echo "wrote out/demo/grid.png (one of each digit 0-9), out/demo/samples.h5 and a PNG per image"
 
 test-swift: setup
 	swift build --build-tests
 	swift test
 
-test: test-swift
+# End-to-end: bad input, seeds, real mpirun runs under timeout, digit quality.
+test-cli: release
+	bash scripts/setup-python.sh
+	DIT=$(DIT) bash scripts/test-cli.sh
+
+test: test-swift test-cli
 
 clean:
 	rm -rf .build out

@@ -30,7 +30,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dit_reference as R  # noqa: E402
 
-MODEL_CONFIG = R.DiTConfig(input_size=16, patch_size=4, in_channels=1, hidden_size=128, depth=4,
+MODEL_CONFIG = R.DiTConfig(input_size=16, patch_size=4, in_channels=1, hidden_size=96, depth=4,
                            num_heads=4, mlp_ratio=4.0, num_classes=10, learn_sigma=True)
 DATA_DESCRIPTION = ("sklearn.datasets.load_digits (8x8, 0..16), x/8-1 -> [-1,1], "
                     "2x nearest upsample -> 1x16x16, 10 classes, all 1797 images")
@@ -45,8 +45,8 @@ def load_digits_16():
     return x.unsqueeze(1).contiguous(), torch.from_numpy(d.target.astype(np.int64))
 
 
-def upstream_style_init(model: R.DiT, seed: int) -> None:
-    """Same scheme as upstream DiT.initialize_weights (adaLN-Zero)."""
+def upstream_style_init(model: R.DiT, seed: int, label_std: float = 0.02) -> None:
+    """Upstream DiT.initialize_weights scheme (adaLN-Zero); label table std is a parameter."""
     torch.manual_seed(seed)
     for mod in model.modules():
         if isinstance(mod, nn.Linear):
@@ -55,7 +55,7 @@ def upstream_style_init(model: R.DiT, seed: int) -> None:
     w = model.x_embedder.proj.weight.data
     nn.init.xavier_uniform_(w.view(w.shape[0], -1))
     nn.init.zeros_(model.x_embedder.proj.bias)
-    nn.init.normal_(model.y_embedder.embedding_table.weight, std=0.02)
+    nn.init.normal_(model.y_embedder.embedding_table.weight, std=label_std)
     nn.init.normal_(model.t_embedder.mlp[0].weight, std=0.02)
     nn.init.normal_(model.t_embedder.mlp[2].weight, std=0.02)
     for blk in model.blocks:
@@ -90,6 +90,15 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(here, "..", "checkpoints", "digits-dit.safetensors"))
     ap.add_argument("--bench", action="store_true", help="time 20 steps and exit")
+    ap.add_argument("--schedule", default="const", choices=["const", "cosine"],
+                    help="lr after warmup: constant, or cosine decay to --min-lr at --steps")
+    ap.add_argument("--max-minutes", type=float, default=0.0,
+                    help="stop early after this wall time (the steps done are recorded; rerun with --steps N)")
+    ap.add_argument("--state", help="file to save (and resume from, if present) the full training state; "
+                    "resuming N + M steps equals one N+M step run with --schedule const")
+    ap.add_argument("--label-init-std", type=float, default=0.02)
+    ap.add_argument("--beta2", type=float, default=0.999)
+    ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--patch", type=int, default=MODEL_CONFIG.patch_size)
     ap.add_argument("--hidden", type=int, default=MODEL_CONFIG.hidden_size)
     ap.add_argument("--depth", type=int, default=MODEL_CONFIG.depth)
@@ -106,7 +115,7 @@ def main():
     data, labels = load_digits_16()
     n_data = data.shape[0]
     model = R.DiT(cfg)
-    upstream_style_init(model, args.seed)
+    upstream_style_init(model, args.seed, args.label_init_std)
     ema = R.DiT(cfg)
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
@@ -114,18 +123,36 @@ def main():
     model.train()
     diffusion = R.create_diffusion("", learn_sigma=True)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, args.beta2), weight_decay=0.0)
 
     def lr_at(step):
         if step < args.warmup:
             return args.lr * (step + 1) / args.warmup
+        if args.schedule == "const":
+            return args.lr
         frac = (step - args.warmup) / max(1, args.steps - args.warmup)
         return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * frac))
 
     steps = 8 if args.bench else args.steps
+    eg = torch.Generator().manual_seed(12345)
+    ev_idx = torch.randperm(n_data, generator=eg)[:256]
+    ev_x, ev_y = data[ev_idx], labels[ev_idx]
+    ev_t = torch.full((256,), 400, dtype=torch.int64)
+    ev_n = torch.randn(ev_x.shape, generator=eg)
     t0 = time.time()
     run_loss = None
-    for step in range(steps):
+    start = 0
+    if args.state and os.path.exists(args.state):
+        st = torch.load(args.state, weights_only=False)
+        model.load_state_dict(st["model"]); ema.load_state_dict(st["ema"]); opt.load_state_dict(st["opt"])
+        gen.set_state(st["gen"]); start = st["step"]; run_loss = st["run_loss"]
+        print(f"resumed from {args.state} at step {start}", flush=True)
+    done = start
+    for step in range(start, steps):
+        if args.max_minutes and time.time() - t0 > 60 * args.max_minutes:
+            print(f"time limit reached after {step} steps", flush=True)
+            break
+        done = step + 1
         idx = torch.randint(0, n_data, (args.batch,), generator=gen)
         x0, y = data[idx], labels[idx].clone()
         drop = torch.rand(args.batch, generator=gen) < args.class_dropout
@@ -143,11 +170,19 @@ def main():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
         run_loss = loss.item() if run_loss is None else 0.98 * run_loss + 0.02 * loss.item()
-        if step % 200 == 0 or step == steps - 1:
+        if step % args.eval_every == 0 or step == steps - 1 or (args.max_minutes and time.time() - t0 > 60 * args.max_minutes):
             el = time.time() - t0
+            with torch.no_grad():
+                xt = diffusion.q_sample(ev_x, ev_t, ev_n)
+                mse = [((diffusion.predict_x0(xt, ev_t, ema(xt, ev_t, yy)[:, :1]) - ev_x) ** 2).mean().item()
+                       for yy in (ev_y, torch.full_like(ev_y, cfg.num_classes))]
             print(f"step {step:6d} loss {run_loss:.4f} lr {lr_at(step):.2e} "
-                  f"{el:7.1f}s ({el / (step + 1):.3f}s/step)", flush=True)
+                  f"ema x0-mse@t400 cond {mse[0]:.4f} uncond {mse[1]:.4f} "
+                  f"{el:7.1f}s ({el / (step + 1 - start):.3f}s/step)", flush=True)
     elapsed = time.time() - t0
+    if args.state:
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                    "gen": gen.get_state(), "step": done, "run_loss": run_loss}, args.state)
     if args.bench:
         print(f"bench: {elapsed / steps:.3f} s/step at batch {args.batch}")
         return
@@ -155,7 +190,11 @@ def main():
     meta = {
         "num_heads": str(cfg.num_heads),
         "config": cfg.to_json(),
-        "training_steps": str(args.steps),
+        "training_steps": str(done),
+        "hyperparameters": json.dumps({"batch": args.batch, "lr": args.lr, "schedule": args.schedule,
+                                       "warmup": args.warmup, "min_lr": args.min_lr, "ema": args.ema,
+                                       "beta2": args.beta2, "label_init_std": args.label_init_std,
+                                       "class_dropout": args.class_dropout}, sort_keys=True),
         "batch_size": str(args.batch),
         "data": DATA_DESCRIPTION,
         "seed": str(args.seed),

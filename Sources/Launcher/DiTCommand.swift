@@ -6,5 +6,6 @@ struct DiTCommand: ParsableCommand {
         commandName: "dit",
         abstract: "DiT inference: exact, single-process or pipeline-parallel over MPI.",
         version: "0.1.0",
-        subcommands: [ForwardCommand.self, InspectCommand.self])
+        subcommands: [SampleCommand.self, ForwardCommand.self, PlanCommand.self, InspectCommand.self, BenchCommand.self,
+                      ProfileCommand.self, VAEDecodeCommand.self, DumpCommand.self])
 }

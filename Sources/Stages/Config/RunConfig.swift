@@ -28,6 +28,9 @@ public enum PartitionSpec: Codable, Equatable, Sendable {
 /// line flags override.
 public struct RunConfig: Codable, Equatable, Sendable {
     public var checkpoint: String = ""
+    /// A preset name (DiT-XL/2, ...) for planning and --simulate runs when
+    /// the checkpoint file is not at hand.
+    public var model: String?
     public var numHeads: Int?
     public var sampler: String = "ddpm"
     public var steps: Int = 250
@@ -58,7 +61,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var dump: DumpConfig?
 
     enum CodingKeys: String, CodingKey {
-        case checkpoint, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
+        case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, trace, simulate, dump
     }
@@ -82,7 +85,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 throw DiTError("config key \(key.rawValue): expected \(T.self)")
             }
         }
-        try get(.checkpoint, &r.checkpoint); try getOpt(.numHeads, &r.numHeads); try get(.sampler, &r.sampler)
+        try get(.checkpoint, &r.checkpoint); try getOpt(.model, &r.model); try getOpt(.numHeads, &r.numHeads); try get(.sampler, &r.sampler)
         try get(.steps, &r.steps); try getOpt(.respacing, &r.respacing); try get(.eta, &r.eta)
         try get(.cfgScale, &r.cfgScale); try get(.guidance, &r.guidance); try get(.classes, &r.classes)
         try get(.seed, &r.seed); try get(.rng, &r.rng); try getOpt(.noise, &r.noise)
@@ -93,7 +96,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         self = r
     }
 
-    public static let knownKeys = Set(["checkpoint", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
+    public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
         "microbatch_size", "partition", "threads", "vae", "trace", "simulate", "dump"])
 

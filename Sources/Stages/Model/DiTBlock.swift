@@ -26,24 +26,37 @@ public struct DiTBlock {
     public func callAsFunction(_ x: Tensor, batch n: Int, workspace ws: Workspace) {
         let d = qkv.inFeatures, t = ws.tokens, rows = n * t, m = fc1.outFeatures
         let mod = ws.modulation.data, stride = 6 * d
+        Profiler.start()
         adaLN_modulation(ws.siluC.pointer, rows: n, into: mod)              // (N, 6D)
+        Profiler.lap(.adaLN)
         let (shiftMSA, scaleMSA, gateMSA) = (mod, mod + d, mod + 2 * d)
         let (shiftMLP, scaleMLP, gateMLP) = (mod + 3 * d, mod + 4 * d, mod + 5 * d)
         let eps = DiTConfig.layerNormEps
 
         Norm.layerNormModulate(x.pointer, rows: rows, cols: d, eps: eps, groupRows: t,
                                shift: shiftMSA, scale: scaleMSA, groupStride: stride, into: ws.h.data)
+        Profiler.lap(.norm)
         qkv(ws.h.pointer, rows: rows, into: ws.qkv.data)                      // (N·T, 3D)
+        Profiler.lap(.qkv)
         Attention.forward(qkv: ws.qkv.pointer, batch: n, tokens: t, heads: heads, headDim: d / heads,
-                          scores: ws.scores.data, into: ws.attn.data)          // (N·T, D)
+                          scratch: ws.attention.data, threads: min(Parallel.threads, ws.attentionThreads),
+                          into: ws.attn.data)          // (N·T, D)
+        Profiler.lap(.attention)
         proj(ws.attn.pointer, rows: rows, into: ws.h.data)
+        Profiler.lap(.proj)
         Elementwise.addGated(x.data, ws.h.pointer, rows: rows, cols: d, gate: gateMSA, groupRows: t, groupStride: stride)
+        Profiler.lap(.residual)
 
         Norm.layerNormModulate(x.pointer, rows: rows, cols: d, eps: eps, groupRows: t,
                                shift: shiftMLP, scale: scaleMLP, groupStride: stride, into: ws.h.data)
+        Profiler.lap(.norm)
         fc1(ws.h.pointer, rows: rows, into: ws.mlp.data)                       // (N·T, M)
+        Profiler.lap(.fc1)
         Activation.geluTanh(ws.mlp.data, count: rows * m)
+        Profiler.lap(.gelu)
         fc2(ws.mlp.pointer, rows: rows, into: ws.h.data)
+        Profiler.lap(.fc2)
         Elementwise.addGated(x.data, ws.h.pointer, rows: rows, cols: d, gate: gateMLP, groupRows: t, groupStride: stride)
+        Profiler.lap(.residual)
     }
 }

@@ -17,9 +17,13 @@ public struct FinalLayer {
     public func callAsFunction(_ x: Tensor, batch n: Int, workspace ws: Workspace, into out: UnsafeMutablePointer<Float>) {
         let d = linear.inFeatures, rows = n * ws.tokens
         let mod = ws.modulation.data
+        Profiler.start()
         adaLN_modulation(ws.siluC.pointer, rows: n, into: mod)                // (N, 2D): shift, scale
+        Profiler.lap(.adaLN)
         Norm.layerNormModulate(x.pointer, rows: rows, cols: d, eps: DiTConfig.layerNormEps, groupRows: ws.tokens,
                                shift: mod, scale: mod + d, groupStride: 2 * d, into: ws.h.data)
+        Profiler.lap(.norm)
         linear(ws.h.pointer, rows: rows, into: out)
+        Profiler.lap(.finalLinear)
     }
 }

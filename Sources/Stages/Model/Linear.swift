@@ -11,10 +11,11 @@ public struct Linear {
     /// Loads `prefix.weight` (out, in) and `prefix.bias`.
     public init(_ checkpoint: Checkpoint, _ prefix: String, bias hasBias: Bool = true) throws {
         let w = try checkpoint.tensor(prefix + ".weight")
-        outFeatures = w.shape[0]
-        inFeatures = w.shape[1]
-        weightT = Tensor(shape: [inFeatures, outFeatures])
-        Gemm.transpose(w.pointer, rows: outFeatures, cols: inFeatures, into: weightT.data)
+        let (rows, cols) = (w.shape[0], w.shape[1])
+        let t = Tensor(shape: [cols, rows])
+        // `w` must outlive the raw pointer read (ARC may release it after its last use).
+        withExtendedLifetime(w) { Gemm.transpose(w.pointer, rows: rows, cols: cols, into: t.data) }
+        (outFeatures, inFeatures, weightT) = (rows, cols, t)
         bias = hasBias ? try checkpoint.tensor(prefix + ".bias") : nil
     }
 

@@ -14,8 +14,9 @@ public final class Workspace {
     let modulation: Tensor
     /// silu(c), (N, D).
     let siluC: Tensor
-    /// One head's attention scores, T × T.
-    let scores: Tensor
+    /// Per attention thread: one head's packed q, kᵀ, v, scores and output.
+    let attention: Tensor
+    let attentionThreads: Int
     /// patchify output and timestep-embedding scratch.
     let patches: Tensor
     let timestep: Tensor
@@ -30,7 +31,8 @@ public final class Workspace {
         mlp = Tensor(shape: [rows, max(c.mlpHidden, c.patchSize * c.patchSize * c.outChannels)])
         modulation = Tensor(shape: [maxBatch, 6 * d])
         siluC = Tensor(shape: [maxBatch, d])
-        scores = Tensor(shape: [c.tokens, c.tokens])
+        attentionThreads = Parallel.threads
+        attention = Tensor(shape: [attentionThreads, Attention.scratchCount(tokens: c.tokens, headDim: c.headDim)])
         patches = Tensor(shape: [rows, c.inChannels * c.patchSize * c.patchSize])
         timestep = Tensor(shape: [maxBatch, DiTConfig.frequencyEmbeddingSize + d])
     }

@@ -1,32 +1,93 @@
-import Foundation
-
-/// Elementwise activations and row softmax.
+/// Elementwise activations and row softmax, 16 lanes at a time with
+/// `FastMath.exp`; loop tails go through the same vector code on a partial
+/// vector, so every element gets the same function.
 public enum Activation {
-    /// y = x · sigmoid(x)
+    /// y = x · sigmoid(x); y may be x.
     public static func silu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { let v = x[i]; y[i] = v / (1 + expf(-v)) }
+        Parallel.ranges(count, grain: 1 << 14) { range in
+            let xs = x + range.lowerBound, ys = y + range.lowerBound, n = range.count
+            var i = 0
+            while i + 16 <= n { store(silu(load(xs + i)), ys + i); i += 16 }
+            if i < n { storePartial(silu(loadPartial(xs + i, n - i, fill: 0)), ys + i, n - i) }
+        }
     }
 
-    /// GELU with the tanh approximation (PyTorch `approximate="tanh"`), in place.
+    @inline(__always) static func silu(_ v: SIMD16<Float>) -> SIMD16<Float> { FastMath.timesSigmoid(v, v) }
+
+    /// GELU with the tanh approximation (PyTorch `approximate="tanh"`), in
+    /// place: 0.5·x·(1 + tanh(u)) computed as x·sigmoid(2u), the same value
+    /// with one exp and no cancellation, u = √(2/π)·(x + 0.044715·x³).
     public static func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let k: Float = 0.7978845608028654 // sqrt(2/pi)
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044715 * v * v * v)))
+        Parallel.ranges(count, grain: 1 << 14) { range in
+            let p = x + range.lowerBound, n = range.count
+            var i = 0
+            while i + 16 <= n { store(gelu(load(p + i)), p + i); i += 16 }
+            if i < n { storePartial(gelu(loadPartial(p + i, n - i, fill: 0)), p + i, n - i) }
         }
+    }
+
+    @inline(__always) static func gelu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let u = v.addingProduct(v * v * v, SIMD16(repeating: 0.044715))
+        return FastMath.timesSigmoid(v, SIMD16(repeating: 2 * 0.7978845608028654) * u)
     }
 
     /// Softmax of each row in place, subtracting the row maximum first.
     public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int? = nil) {
         let ld = stride ?? cols
-        for r in 0..<rows {
-            let row = x + r * ld
-            var m = -Float.infinity
-            for j in 0..<cols where row[j] > m { m = row[j] }
-            var s: Float = 0
-            for j in 0..<cols { let e = expf(row[j] - m); row[j] = e; s += e }
-            let inv = 1 / s
-            for j in 0..<cols { row[j] *= inv }
+        for r in 0..<rows { softmax(x + r * ld, count: cols) }
+    }
+
+    /// Softmax of one row in place: max, then exp and sum with SIMD
+    /// accumulators, then a scale.
+    @inline(__always)
+    public static func softmax(_ row: UnsafeMutablePointer<Float>, count n: Int) {
+        let full = n & ~15, tail = n - full
+        var m16 = SIMD16<Float>(repeating: -.infinity)
+        var j = 0
+        while j < full {
+            let v = load(row + j)
+            m16 = m16.replacing(with: v, where: v .> m16)
+            j += 16
         }
+        if tail > 0 {
+            let v = loadPartial(row + full, tail, fill: -.infinity)
+            m16 = m16.replacing(with: v, where: v .> m16)
+        }
+        let m = SIMD16<Float>(repeating: m16.max())
+        var s16 = SIMD16<Float>()
+        j = 0
+        while j < full {
+            let e = FastMath.exp(load(row + j) - m)
+            store(e, row + j); s16 += e
+            j += 16
+        }
+        if tail > 0 {
+            var e = FastMath.exp(loadPartial(row + full, tail, fill: 0) - m)
+            for i in tail..<16 { e[i] = 0 }
+            storePartial(e, row + full, tail); s16 += e
+        }
+        let inv = SIMD16<Float>(repeating: 1 / s16.sum())
+        j = 0
+        while j < full { store(load(row + j) * inv, row + j); j += 16 }
+        if tail > 0 { storePartial(loadPartial(row + full, tail, fill: 0) * inv, row + full, tail) }
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { load(UnsafePointer(p)) }
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float) -> SIMD16<Float> {
+        var v = SIMD16<Float>(repeating: fill)
+        for i in 0..<n { v[i] = p[i] }
+        return v
+    }
+    @inline(__always) static func loadPartial(_ p: UnsafeMutablePointer<Float>, _ n: Int, fill: Float) -> SIMD16<Float> {
+        loadPartial(UnsafePointer(p), n, fill: fill)
+    }
+    @inline(__always) static func storePartial(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { p[i] = v[i] }
     }
 }

@@ -6,19 +6,27 @@ public enum Elementwise {
         _ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, cols: Int,
         gate: UnsafePointer<Float>, groupRows: Int, groupStride: Int
     ) {
-        for r in 0..<rows {
-            let gr = gate + (r / groupRows) * groupStride
-            let xr = x + r * cols, yr = y + r * cols
-            var j = 0
-            while j + 16 <= cols {
-                let a = UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD16<Float>.self)
-                let b = UnsafeRawPointer(yr + j).loadUnaligned(as: SIMD16<Float>.self)
-                let g = UnsafeRawPointer(gr + j).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(xr + j).storeBytes(of: a + g * b, as: SIMD16<Float>.self)
-                j += 16
-            }
-            while j < cols { xr[j] += gr[j] * yr[j]; j += 1 }
+        Parallel.ranges(rows, grain: 16) { range in
+            for r in range { gatedRow(x, y, r: r, cols: cols, gate: gate, groupRows: groupRows, groupStride: groupStride) }
         }
+    }
+
+    @inline(__always)
+    static func gatedRow(
+        _ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, r: Int, cols: Int,
+        gate: UnsafePointer<Float>, groupRows: Int, groupStride: Int
+    ) {
+        let gr = gate + (r / groupRows) * groupStride
+        let xr = x + r * cols, yr = y + r * cols
+        var j = 0
+        while j + 16 <= cols {
+            let a = UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD16<Float>.self)
+            let b = UnsafeRawPointer(yr + j).loadUnaligned(as: SIMD16<Float>.self)
+            let g = UnsafeRawPointer(gr + j).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(xr + j).storeBytes(of: a + g * b, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < cols { xr[j] += gr[j] * yr[j]; j += 1 }
     }
 
     /// x += y over `count` elements.

@@ -45,9 +45,13 @@ public enum Gemm {
         }
     }
 
-    /// The number of threads OpenBLAS uses, and a way to set it per rank.
+    /// The number of threads OpenBLAS uses, and a way to set it per rank;
+    /// setting it also sizes `Parallel.threads` for the elementwise kernels.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        set {
+            openblas_set_num_threads(Int32(newValue))
+            Parallel.threads = newValue
+        }
     }
 }

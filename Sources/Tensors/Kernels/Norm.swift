@@ -40,21 +40,31 @@ public enum Norm {
         shift: UnsafePointer<Float>, scale: UnsafePointer<Float>, groupStride: Int,
         into y: UnsafeMutablePointer<Float>
     ) {
-        for r in 0..<rows {
-            let g = r / groupRows
-            let sh = shift + g * groupStride, sc = scale + g * groupStride
-            let xr = x + r * cols, yr = y + r * cols
-            let (mean, rstd) = moments(xr, count: cols, eps: eps)
-            let m16 = SIMD16<Float>(repeating: mean), r16 = SIMD16<Float>(repeating: rstd)
-            var j = 0
-            while j + 16 <= cols {
-                let v = (UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD16<Float>.self) - m16) * r16
-                let a = UnsafeRawPointer(sc + j).loadUnaligned(as: SIMD16<Float>.self)
-                let b = UnsafeRawPointer(sh + j).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(yr + j).storeBytes(of: v * (1 + a) + b, as: SIMD16<Float>.self)
-                j += 16
-            }
-            while j < cols { yr[j] = (xr[j] - mean) * rstd * (1 + sc[j]) + sh[j]; j += 1 }
+        Parallel.ranges(rows, grain: 16) { range in
+            for r in range { modulateRow(x, r: r, cols: cols, eps: eps, groupRows: groupRows, shift: shift, scale: scale,
+                                         groupStride: groupStride, into: y) }
         }
+    }
+
+    @inline(__always)
+    static func modulateRow(
+        _ x: UnsafePointer<Float>, r: Int, cols: Int, eps: Float, groupRows: Int,
+        shift: UnsafePointer<Float>, scale: UnsafePointer<Float>, groupStride: Int,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        let g = r / groupRows
+        let sh = shift + g * groupStride, sc = scale + g * groupStride
+        let xr = x + r * cols, yr = y + r * cols
+        let (mean, rstd) = moments(xr, count: cols, eps: eps)
+        let m16 = SIMD16<Float>(repeating: mean), r16 = SIMD16<Float>(repeating: rstd)
+        var j = 0
+        while j + 16 <= cols {
+            let v = (UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD16<Float>.self) - m16) * r16
+            let a = UnsafeRawPointer(sc + j).loadUnaligned(as: SIMD16<Float>.self)
+            let b = UnsafeRawPointer(sh + j).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(yr + j).storeBytes(of: v * (1 + a) + b, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < cols { yr[j] = (xr[j] - mean) * rstd * (1 + sc[j]) + sh[j]; j += 1 }
     }
 }

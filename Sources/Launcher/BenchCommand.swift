@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Stages
+import Tensors
+
+/// `dit bench`: forward latency per preset, batch and thread count, against
+/// an sgemm peak measured in the same process.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the forward pass (random weights unless --checkpoint) against a measured sgemm peak.")
+
+    @Option(help: "Comma-separated presets (S/2, B/2, L/2, XL/2, ...); ignored with --checkpoint.")
+    var presets = "S/2,B/2,XL/2"
+    @Option(help: "A checkpoint to time instead of random preset weights.") var checkpoint: String?
+    @Option(help: "Latent size (32 for 256-px images).") var inputSize = 32
+    @Option(help: "Comma-separated batch sizes.") var batches = "1,2,8"
+    @Option(help: "Comma-separated thread counts.") var threads = "1,2"
+    @Option(help: "Timed forward passes per case (the median is reported).") var repeats = 5
+    @Option(help: "Untimed forward passes before timing.") var warmup = 1
+    @Option(help: "Threads for our own kernels (attention heads, norms, activations); default: as --threads.")
+    var kernelThreads: Int?
+    @Option(help: "Also write the rows as CSV to this file.") var csv: String?
+    @Flag(help: "Time with this thread's CPU clock instead of the wall clock: robust to other load, meaningful only with --threads 1.")
+    var cpuClock = false
+    @Flag(help: "Instead, time single kernels against their previous implementations (A/B in one process).")
+    var kernels = false
+
+    func run() throws {
+        Self.useCPUClock = cpuClock
+        if kernels { return KernelBench.run(threads: try Self.integers(threads, "--threads"), repeats: repeats) }
+        let threadCounts = try Self.integers(threads, "--threads")
+        let batchSizes = try Self.integers(batches, "--batches")
+        var peaks: [Int: Double] = [:]
+        for n in threadCounts {
+            Gemm.threads = n
+            peaks[n] = Self.sgemmPeak()
+            print("sgemm peak, \(n) thread\(n == 1 ? "" : "s"): " + String(format: "%.1f", peaks[n]!)
+                  + " GFLOP/s (best of DiT-XL/2 block shapes, M = 2048)")
+        }
+        var rows = ["preset,batch,threads,median_ms,ms_per_image,gflops,peak_gflops,pct_peak"]
+        print(Self.header)
+        for (name, ckpt) in try models() {
+            let model = try DiT(checkpoint: ckpt)
+            for n in threadCounts {
+                Gemm.threads = n
+                if let kernelThreads { Parallel.threads = kernelThreads }
+                for batch in batchSizes {
+                    let ms = Self.timeForward(model, batch: batch, repeats: repeats, warmup: warmup)
+                    let gflops = Self.forwardFlops(model.config, batch: batch) / ms / 1e6
+                    let pct = 100 * gflops / peaks[n]!
+                    print(name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                          + String(format: " %5d %7d %11.1f %10.1f %9.1f %7.1f%%", batch, n, ms, ms / Double(batch), gflops, pct))
+                    rows.append(name + String(format: ",%d,%d,%.2f,%.2f,%.1f,%.1f,%.1f", batch, n, ms,
+                                              ms / Double(batch), gflops, peaks[n]!, pct))
+                }
+            }
+        }
+        if let csv { try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8) }
+    }
+
+    static let header = "preset   batch threads   median ms   ms/image   GFLOP/s  % peak"
+
+    /// (name, checkpoint) per case: the given checkpoint, or random weights per preset.
+    func models() throws -> [(String, Checkpoint)] {
+        if let checkpoint { return [((checkpoint as NSString).lastPathComponent, try Checkpoint(path: checkpoint))] }
+        return try presets.split(separator: ",").map { raw in
+            let name = raw.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "DiT-", with: "")
+            guard let config = DiTConfig.preset(name, inputSize: inputSize) else {
+                throw ValidationError("unknown preset '\(raw)'; use one of \(DiTConfig.presetNames.joined(separator: ", "))")
+            }
+            return (name, try RandomCheckpoint.make(config: config))
+        }
+    }
+
+    static func integers(_ list: String, _ flag: String) throws -> [Int] {
+        try list.split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v > 0 else {
+                throw ValidationError("\(flag): '\($0)' is not a positive integer")
+            }
+            return v
+        }
+    }
+
+    /// Median milliseconds of one forward pass of `batch` images, run as a
+    /// pipeline stage runs it: preallocated buffers, embed + blocks + final layer.
+    static func timeForward(_ model: DiT, batch n: Int, repeats: Int, warmup: Int) -> Double {
+        let c = model.config
+        let ws = Workspace(config: c, maxBatch: n)
+        let x = Tensor(shape: [n, c.inChannels, c.inputSize, c.inputSize])
+        for i in 0..<x.count { x[i] = sinf(Float(i) * 0.37) }
+        let t = (0..<n).map { Float(($0 * 397) % 1000) }, y = (0..<n).map { ($0 * 131) % c.numClasses }
+        let tokens = Tensor(shape: [n * c.tokens, c.hiddenSize]), cond = Tensor(shape: [n, c.hiddenSize])
+        let out = Tensor(shape: [n, c.outChannels, c.inputSize, c.inputSize])
+        return median(repeats: repeats, warmup: warmup) {
+            model.embed(x: x.pointer, t: t, y: y, tokens: tokens, c: cond, workspace: ws)
+            model.runBlocks(tokens: tokens, c: cond, batch: n, workspace: ws)
+            model.finish(tokens: tokens, c: cond, batch: n, workspace: ws, into: out.data)
+        }
+    }
+
+    static var useCPUClock = false
+
+    /// Nanoseconds of the wall clock, or of this thread's CPU time.
+    static func now() -> UInt64 {
+        guard useCPUClock else { return DispatchTime.now().uptimeNanoseconds }
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    static func median(repeats: Int, warmup: Int, _ body: () -> Void) -> Double {
+        for _ in 0..<warmup { body() }
+        let times = (0..<max(repeats, 1)).map { _ -> Double in
+            let start = now()
+            body()
+            return Double(now() - start) / 1e6
+        }.sorted()
+        return times[times.count / 2]
+    }
+
+    /// The best sgemm GFLOP/s over DiT-XL/2's block GEMMs at batch 8 (M = 2048
+    /// tokens): qkv, fc1, fc2, each C = A·B with B pre-transposed as Linear uses it.
+    static func sgemmPeak() -> Double {
+        let m = 2048
+        var best = 0.0
+        for (k, n) in [(1152, 3456), (1152, 4608), (4608, 1152)] {
+            let a = Tensor(shape: [m, k]), b = Tensor(shape: [k, n]), c = Tensor(shape: [m, n])
+            for i in 0..<a.count { a[i] = Float(i % 17) * 0.01 }
+            for i in 0..<b.count { b[i] = Float(i % 13) * 0.01 }
+            let ms = median(repeats: 5, warmup: 1) {
+                Gemm.sgemm(m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.data, ldc: n)
+            }
+            best = max(best, 2 * Double(m * n * k) / ms / 1e6)
+        }
+        return best
+    }
+
+    /// Multiply-add FLOPs (×2) of one forward pass: every GEMM including
+    /// attention's two per head; elementwise work is not counted.
+    static func forwardFlops(_ c: DiTConfig, batch: Int) -> Double {
+        let t = Double(c.tokens), d = Double(c.hiddenSize), m = Double(c.mlpHidden)
+        let p2 = Double(c.patchSize * c.patchSize), f = Double(DiTConfig.frequencyEmbeddingSize)
+        let embed = 2 * t * Double(c.inChannels) * p2 * d + 2 * (f * d + d * d)
+        let block = 2 * t * d * (4 * d + 2 * m) + 4 * t * t * d + 2 * d * 6 * d
+        let final = 2 * t * d * p2 * Double(c.outChannels) + 2 * d * 2 * d
+        return Double(batch) * (embed + Double(c.depth) * block + final)
+    }
+}

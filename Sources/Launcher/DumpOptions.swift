@@ -1,0 +1,39 @@
+import Foundation
+import ArgumentParser
+import Stages
+
+/// `dit sample`'s dump flags; they override the experiment file's `dump:`.
+struct DumpOptions: ParsableArguments {
+    @Option(help: "Record activations to PATH (one HDF5 file per rank: PATH.rankN.h5; see docs/dump-format.md).")
+    var dump: String?
+    @Option(help: "Steps to dump: all, first, last, first,last (default), 0,5,9, 0-9, every:K.")
+    var dumpSteps: String?
+    @Option(help: "Points to dump: x_t, embed, c, block, final, model_out, all (default).")
+    var dumpPoints: String?
+    @Option(help: "Images (global indices) to dump, comma-separated (default: all).")
+    var dumpImages: String?
+    @Flag(help: "gzip the dump's datasets.")
+    var dumpCompress = false
+
+    func apply(to r: inout RunConfig) throws {
+        if let dump { r.dump = r.dump.map { var d = $0; d.path = dump; return d } ?? DumpConfig(path: dump) }
+        let extra = dumpSteps != nil || dumpPoints != nil || dumpImages != nil || dumpCompress
+        guard var d = r.dump else {
+            if extra { throw DiTError("--dump-steps/--dump-points/--dump-images/--dump-compress need --dump PATH (or a dump: section)") }
+            return
+        }
+        if let dumpSteps { d.steps = dumpSteps; _ = try DumpSelection.StepSpec(dumpSteps) }
+        if let dumpPoints { d.points = [dumpPoints] }
+        _ = try DumpSelection.parsePoints(d.points)
+        if let dumpImages {
+            d.images = try dumpImages.split(separator: ",").map { s in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+                    throw DiTError("--dump-images: '\(s)' is not an image index; give indices like 0,3")
+                }
+                return v
+            }
+        }
+        if dumpCompress { d.compress = true }
+        r.dump = d
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Stages
+
+/// One or more dump files (per-rank or merged, docs/dump-format.md) seen as
+/// per-image entries, for `dit dump compare/show/merge`.
+final class HDF5DumpSource: DumpSource {
+    /// Where one entry lives: a dataset and its rows for this image.
+    struct Location {
+        let file: Int
+        let dataset: String
+        let rows: [Int]
+        let rowSize: Int
+        let attributes: [String: H5Attr]
+    }
+
+    let files: [H5Reader]
+    let name: String
+    let rawAttributes: [String: H5Attr]
+    var attributes: [String: String] { rawAttributes.mapValues(\.description) }
+    private(set) var shapes: [DumpKey: [Int]] = [:]
+    private(set) var locations: [DumpKey: Location] = [:]
+    private var cache: [String: [Float]] = [:]
+    private var cacheOrder: [String] = []
+
+    /// `spec`: a file, comma-separated files, or the PATH given to `--dump`
+    /// (expanded to PATH.rankN.h5, or PATH.rankN.h5.partial where a run was
+    /// killed).
+    convenience init(_ spec: String) throws {
+        try self.init(paths: Self.resolve(spec))
+    }
+
+    init(paths: [String]) throws {
+        files = try paths.map { try H5Reader(path: $0) }
+        name = paths.count == 1 ? paths[0] : "\(paths[0]) (+\(paths.count - 1) more)"
+        rawAttributes = try files[0].attributes("/")
+        for (i, f) in files.enumerated() {
+            let attrs = i == 0 ? rawAttributes : try f.attributes("/")
+            if let m0 = rawAttributes["model_config"], let m = attrs["model_config"],
+               !DumpComparison.sameJSON(m0.description, m.description) {
+                throw DiTError("\(f.path) comes from a different model than \(files[0].path) (model_config \(m) vs \(m0)); give files of one run per side")
+            }
+            try index(file: i)
+        }
+        if shapes.isEmpty { throw DiTError("\(name): no dumped activations found (is it a dit dump file?)") }
+    }
+
+    static func resolve(_ spec: String) throws -> [String] {
+        var out: [String] = []
+        for part in spec.split(separator: ",").map(String.init) {
+            if FileManager.default.fileExists(atPath: part) { out.append(part); continue }
+            let url = URL(fileURLWithPath: part)
+            let dir = url.deletingLastPathComponent().path
+            let ext = url.pathExtension.isEmpty ? "h5" : url.pathExtension
+            let base = url.deletingPathExtension().lastPathComponent
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            var byRank: [Int: String] = [:]
+            for n in names where n.hasPrefix(base + ".rank") {
+                let rest = n.dropFirst(base.count + 5)
+                let digits = rest.prefix { $0.isNumber }
+                guard let r = Int(digits) else { continue }
+                let tail = rest.dropFirst(digits.count)
+                if tail == ".\(ext)" { byRank[r] = n }
+                else if tail == ".\(ext).partial", byRank[r] == nil { byRank[r] = n }
+            }
+            guard !byRank.isEmpty else {
+                throw DiTError("\(part): no such file, and no rank files \(base).rankN.\(ext) in \(dir)")
+            }
+            out += byRank.keys.sorted().map { URL(fileURLWithPath: dir).appendingPathComponent(byRank[$0]!).path }
+        }
+        return out
+    }
+
+    private func index(file i: Int) throws {
+        let f = files[i]
+        for step in try f.children("/") where step.hasPrefix("step_") {
+            guard let k = Int(step.dropFirst(5)) else { continue }
+            for g in try f.children("/\(step)") {
+                let group = "/\(step)/\(g)"
+                guard f.isGroup(group) else { continue }
+                for d in try f.children(group) {
+                    guard let (point, block) = DumpKey.point(named: d) else { continue }
+                    let path = "\(group)/\(d)"
+                    let shape = try f.shape(path)
+                    let attrs = try f.attributes(path)
+                    let rowSize = shape.dropFirst().reduce(1, *)
+                    if g.hasPrefix("image_"), let image = Int(g.dropFirst(6)) {
+                        try add(DumpKey(step: k, point: point, block: block, image: image), shape,
+                                Location(file: i, dataset: path, rows: Array(0..<shape[0]), rowSize: rowSize, attributes: attrs))
+                    } else if g.hasPrefix("mb_") {
+                        guard let images = attrs["images"]?.ints else {
+                            throw DiTError("\(f.path): \(path) has no 'images' attribute; not a dit dump file?")
+                        }
+                        let parts = attrs["doubled"]?.int == 1 ? 2 : 1
+                        guard shape.first == parts * images.count else {
+                            throw DiTError("\(f.path): \(path) has \(shape.first ?? 0) rows but \(images.count) images × \(parts)")
+                        }
+                        for (j, image) in images.enumerated() {
+                            let rows = (0..<parts).map { $0 * images.count + j }
+                            try add(DumpKey(step: k, point: point, block: block, image: image), [parts] + shape.dropFirst(),
+                                    Location(file: i, dataset: path, rows: rows, rowSize: rowSize, attributes: attrs))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func add(_ key: DumpKey, _ shape: [Int], _ location: Location) throws {
+        if let other = locations[key] {
+            throw DiTError("\(key) is in both \(files[other.file].path) (\(other.dataset)) and \(files[location.file].path) (\(location.dataset)); give each run's files once")
+        }
+        shapes[key] = shape
+        locations[key] = location
+    }
+
+    func read(_ key: DumpKey) throws -> [Float] {
+        guard let loc = locations[key] else { throw DiTError("\(name): no entry \(key)") }
+        let id = "\(loc.file):\(loc.dataset)"
+        let all: [Float]
+        if let cached = cache[id] { all = cached } else {
+            all = try files[loc.file].floats(loc.dataset)
+            cache[id] = all
+            cacheOrder.append(id)
+            if cacheOrder.count > 16 { cache[cacheOrder.removeFirst()] = nil }
+        }
+        return loc.rows.flatMap { all[($0 * loc.rowSize)..<(($0 + 1) * loc.rowSize)] }
+    }
+
+    /// The timestep of step k, when the dump says.
+    func timestep(_ step: Int) -> Int? {
+        if let t = rawAttributes["timesteps"]?.ints, step < t.count { return t[step] }
+        return nil
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Stages
+import Tensors
+
+/// `dit profile`: wall time per op kind of the forward pass.
+struct ProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Time each op kind of the forward pass (GEMM by layer, attention, norms, elementwise, embedding).")
+
+    @Option(help: "Preset (S/2, B/2, XL/2, ...); ignored with --checkpoint.") var preset = "XL/2"
+    @Option(help: "A checkpoint to profile instead of random preset weights.") var checkpoint: String?
+    @Option(help: "Latent size (32 for 256-px images).") var inputSize = 32
+    @Option(help: "Images per forward pass.") var batch = 8
+    @Option(help: "Threads (OpenBLAS and elementwise kernels).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Profiled forward passes (times are averaged).") var repeats = 3
+
+    func run() throws {
+        let ckpt: Checkpoint
+        if let checkpoint {
+            ckpt = try Checkpoint(path: checkpoint)
+        } else {
+            let name = preset.replacingOccurrences(of: "DiT-", with: "")
+            guard let config = DiTConfig.preset(name, inputSize: inputSize) else {
+                throw ValidationError("unknown preset '\(preset)'; use one of \(DiTConfig.presetNames.joined(separator: ", "))")
+            }
+            ckpt = try RandomCheckpoint.make(config: config)
+        }
+        let model = try DiT(checkpoint: ckpt)
+        let c = model.config, n = batch
+        Gemm.threads = threads
+        let ws = Workspace(config: c, maxBatch: n)
+        let x = Tensor(shape: [n, c.inChannels, c.inputSize, c.inputSize])
+        for i in 0..<x.count { x[i] = sinf(Float(i) * 0.37) }
+        let t = (0..<n).map { Float(($0 * 397) % 1000) }, y = (0..<n).map { ($0 * 131) % c.numClasses }
+        let tokens = Tensor(shape: [n * c.tokens, c.hiddenSize]), cond = Tensor(shape: [n, c.hiddenSize])
+        let out = Tensor(shape: [n, c.outChannels, c.inputSize, c.inputSize])
+        func forward() {
+            Profiler.start()
+            model.embed(x: x.pointer, t: t, y: y, tokens: tokens, c: cond, workspace: ws)
+            Profiler.lap(.embed)
+            model.runBlocks(tokens: tokens, c: cond, batch: n, workspace: ws)
+            model.finish(tokens: tokens, c: cond, batch: n, workspace: ws, into: out.data)
+            Profiler.lap(.unpatchify)
+        }
+        forward()
+        Profiler.enabled = true
+        Profiler.reset()
+        let start = Profiler.now()
+        for _ in 0..<repeats { forward() }
+        let wall = Double(Profiler.now() - start) / 1e6 / Double(repeats)
+        Profiler.enabled = false
+
+        print("DiT \(checkpoint ?? preset), batch \(n), \(threads) thread\(threads == 1 ? "" : "s"): \(String(format: "%.1f", wall)) ms per forward (mean of \(repeats))")
+        print("op                              ms/forward   share   GFLOP/s")
+        let flops = Self.flops(c, batch: n)
+        var sum = 0.0
+        for op in Profiler.Op.allCases {
+            let ms = Double(Profiler.totals[op.rawValue]) / 1e6 / Double(repeats)
+            sum += ms
+            let rate = flops[op].map { String(format: "%9.1f", $0 / ms / 1e6) } ?? ""
+            print(op.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                  + String(format: " %11.2f %6.1f%% ", ms, 100 * ms / wall) + rate)
+        }
+        print("other (silu(c), untimed)".padding(toLength: 30, withPad: " ", startingAt: 0)
+              + String(format: " %11.2f %6.1f%%", wall - sum, 100 * (wall - sum) / wall))
+    }
+
+    /// FLOPs per op kind that has them (GEMMs and attention), per forward.
+    static func flops(_ c: DiTConfig, batch: Int) -> [Profiler.Op: Double] {
+        let rows = Double(batch * c.tokens), d = Double(c.hiddenSize), m = Double(c.mlpHidden), depth = Double(c.depth)
+        let n = Double(batch), t = Double(c.tokens)
+        return [
+            .adaLN: 2 * n * d * 6 * d * depth + 2 * n * d * 2 * d,
+            .qkv: 2 * rows * d * 3 * d * depth,
+            .attention: 4 * n * t * t * d * depth,
+            .proj: 2 * rows * d * d * depth,
+            .fc1: 2 * rows * d * m * depth,
+            .fc2: 2 * rows * m * d * depth,
+            .finalLinear: 2 * rows * d * Double(c.patchSize * c.patchSize * c.outChannels),
+        ]
+    }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import Stages
+import Tensors
+
+/// `dit sample`: image generation, single-process or pipelined over the
+/// ranks of `mpirun`, from flags and/or a YAML experiment file.
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate images (upstream sample.py semantics), optionally pipelined across MPI ranks.")
+
+    @Argument(help: "YAML experiment file (experiments/*.yaml); flags override its keys.") var config: String?
+    @Option(help: "DiT checkpoint (safetensors, upstream names).") var checkpoint: String?
+    @Option(help: "Attention heads, if not in the checkpoint's metadata.") var numHeads: Int?
+    @Option(help: "ddpm or ddim.") var sampler: String?
+    @Option(help: "Sampling steps (1...1000).") var steps: Int?
+    @Option(help: "Upstream timestep_respacing (default: the step count; e.g. ddim50 or 10,15,20).") var respacing: String?
+    @Option(help: "DDIM eta.") var eta: Double?
+    @Option(help: "Classifier-free guidance scale; 1 = no guidance, no doubled batch.") var cfgScale: Double?
+    @Option(help: "upstream (eps channels 0..2) or all-channels.") var guidance: GuidanceMode?
+    @Option(help: "Class labels, comma-separated, one image each.") var classes: String?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "default (Philox, by image) or torch (torch.manual_seed stream as upstream sample.py draws it).") var rng: String?
+    @Option(help: "safetensors with z (N,C,H,W) and noise (steps,N,C,H,W), used as given.") var noise: String?
+    @Option(help: "Output directory (samples.h5, PNGs, grid.png).") var outputDir: String?
+    @Option(help: "Images per grid row.") var nrow: Int?
+    @Option(help: "Pipeline stages (default: world size / replicas).") var stages: Int?
+    @Option(help: "Data-parallel replicas (default 1).") var replicas: Int?
+    @Option(help: "Images per micro-batch (default 4).") var microbatchSize: Int?
+    @Option(help: "Blocks per stage, comma-separated, or auto.") var partition: String?
+    @Option(help: "BLAS threads per rank.") var threads: Int?
+    @Option(help: "Write a Chrome trace per rank to PATH (rank number inserted).") var trace: String?
+    @Flag(help: "Replace block compute with a calibrated sleep (schedule studies).") var simulate = false
+    @Option(help: "Seconds one block takes under --simulate (default: measured).") var simulateBlockSeconds: Double?
+    @Option(help: "AutoencoderKL decoder (diffusers names) for latent models.") var vae: String?
+    @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
+    @OptionGroup var dumpOptions: DumpOptions
+
+    /// The run config: file, then flags on top.
+    func runConfig(worldSize: Int) throws -> RunConfig {
+        var r = try config.map { try RunConfig.load(path: $0) } ?? RunConfig()
+        if let checkpoint { r.checkpoint = checkpoint }
+        if let numHeads { r.numHeads = numHeads }
+        if let sampler { r.sampler = sampler }
+        if let steps { r.steps = steps }
+        if let respacing { r.respacing = respacing }
+        if let eta { r.eta = eta }
+        if let cfgScale { r.cfgScale = cfgScale }
+        if let guidance { r.guidance = guidance }
+        if let classes {
+            r.classes = try classes.split(separator: ",").map { s in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw DiTError("--classes: '\(s)' is not an integer; give labels like 3,1,4")
+                }
+                return v
+            }
+        }
+        if let seed { r.seed = seed }
+        if let rng { r.rng = rng }
+        if let noise { r.noise = noise }
+        if let outputDir { r.outputDir = outputDir }
+        if let nrow { r.nrow = nrow }
+        if let replicas { r.replicas = replicas }
+        if let stages { r.stages = stages } else if config == nil || worldSize > 1 && r.stages * r.replicas != worldSize {
+            r.stages = max(1, worldSize / max(1, r.replicas))
+        }
+        if let microbatchSize { r.microbatchSize = microbatchSize }
+        if let partition {
+            r.partition = partition == "auto" ? .auto : .blocks(try partition.split(separator: ",").map { s in
+                guard let v = Int(s) else { throw DiTError("--partition: '\(s)' is not a block count; use auto or e.g. 7,7,7,7") }
+                return v
+            })
+        }
+        if let threads { r.threads = threads }
+        if let trace { r.trace = trace }
+        if simulate { r.simulate = true }
+        if let vae { r.vae = vae }
+        if clipDenoised { r.clipDenoised = true }
+        try dumpOptions.apply(to: &r)
+        return r
+    }
+
+    func run() throws {
+        let world = MPIWorld.shared
+        do {
+            try sample(world: world)
+        } catch {
+            if world.active && world.size > 1 { world.abort("\(error)") }
+            throw error
+        }
+        world.finalize()
+    }
+
+    func sample(world: MPIWorld) throws {
+        let run = try runConfig(worldSize: world.size)
+        if let threads = run.threads { Gemm.threads = threads }
+        guard try world.allAgree(run.fingerprint) else {
+            throw DiTError("ranks disagree on the run config (different experiment files, flags or builds); every rank must run the same command")
+        }
+        let ckpt = try Checkpoint(path: run.checkpoint, numHeads: run.numHeads)
+        let plan = try SamplingPlan(run: run, model: ckpt.config)
+        guard plan.stages * plan.replicas == world.size else {
+            throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(world.size) rank(s); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
+        }
+        let replica = world.rank / plan.stages, stage = world.rank % plan.stages
+        let output = world.rank == 0 ? try OutputDirectory(path: run.outputDir) : nil
+
+        let range = plan.partition.ranges[stage]
+        let model = run.simulate ? nil : try DiT(checkpoint: ckpt, blocks: range, embedders: stage == 0,
+                                                 finalLayer: stage == plan.stages - 1)
+        let noise: NoiseSource? = stage == 0 ? try makeNoise(run, plan) : nil
+        let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
+        let trace = run.trace.map { _ in Trace(rank: world.rank, stage: stage) }
+        let sink = try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
+        let runner = try PipelineRunner(plan: plan, stage: stage, replica: replica, model: model, transport: transport,
+                                        noise: noise, sink: sink, trace: trace,
+                                        simulatedBlockSeconds: simulateBlockSeconds ?? 0.005)
+        let progress = world.rank == 0 ? Progress(plan: plan, replica: replica) : nil
+        runner.onUpdate = { step, mb in progress?.update(step: step, microbatch: mb) }
+        let start = Date()
+        try runner.run()
+        progress?.finish()
+        let seconds = Date().timeIntervalSince(start)
+
+        if let trace, let path = run.trace {
+            try AtomicFile.write(trace.chromeJSON(), to: Self.rankPath(path, rank: world.rank))
+        }
+        let samples = try gather(runner: runner, plan: plan, world: world, transport: transport)
+        if let output, let samples {
+            try output.write(samples: samples, plan: plan, checkpoint: ckpt)
+            FileHandle.standardError.write(Data(String(format: "dit: %d images in %.2f s (%.3f images/s) → %@\n",
+                                                       samples.shape[0], seconds, Double(samples.shape[0]) / seconds,
+                                                       run.outputDir).utf8))
+        }
+    }
+
+    static func rankPath(_ path: String, rank: Int) -> String {
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let base = url.deletingPathExtension().path
+        return "\(base).rank\(rank)" + (ext.isEmpty ? "" : ".\(ext)")
+    }
+
+    func makeNoise(_ run: RunConfig, _ plan: SamplingPlan) throws -> NoiseSource {
+        if let path = run.noise {
+            return try FileNoise(path: path, images: run.classes.count, imageShape: plan.imageShape, steps: plan.steps)
+        }
+        if run.rng == "torch" {
+            return TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: plan.doubled)
+        }
+        return PhiloxNoise(seed: run.seed, imageSize: plan.imageSize)
+    }
+
+    /// Every replica's stage 0 sends its latents to world rank 0, which
+    /// returns all images in order (nil elsewhere).
+    func gather(runner: PipelineRunner, plan: SamplingPlan, world: MPIWorld, transport: Transport?) throws -> Tensor? {
+        let tag = 3
+        if world.rank != 0 {
+            if runner.stage == 0, let latents = runner.latents, let transport {
+                let r = try transport.postSend(latents.data, bytes: latents.count * 4, to: 0, tag: tag)
+                while try !transport.test(r) { try transport.waitAny([r]) }
+            }
+            return nil
+        }
+        let all = Tensor(shape: [plan.run.classes.count] + plan.imageShape)
+        all.data.update(from: runner.latents!.data, count: runner.latents!.count)
+        for r in 1..<plan.replicas {
+            let images = plan.images(replica: r)
+            let dst = all.data + images.lowerBound * plan.imageSize
+            let id = try transport!.postReceive(dst, bytes: images.count * plan.imageSize * 4,
+                                                from: plan.rank(replica: r, stage: 0), tag: tag)
+            while try !transport!.test(id) { try transport!.waitAny([id]) }
+        }
+        return all
+    }
+}
+
+extension RunConfig {
+    /// A hash of the config every rank must share (FNV-1a over its JSON).
+    var fingerprint: UInt64 {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(self)) ?? Data()
+        return data.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+    }
+}
+
+/// A progress line on stderr (steps, images/s, ETA) when it is a terminal.
+final class Progress {
+    let total: Int
+    let images: Int
+    let enabled = isatty(2) != 0
+    let start = Date()
+    var done = 0
+
+    init(plan: SamplingPlan, replica: Int) {
+        total = plan.steps * plan.microbatches(replica: replica)
+        images = plan.images(replica: replica).count
+    }
+
+    func update(step: Int, microbatch: Int) {
+        done += 1
+        guard enabled else { return }
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = Double(done) / max(elapsed, 1e-9)
+        let eta = Double(total - done) / max(rate, 1e-9)
+        let imagesPerSecond = Double(images) * Double(done) / Double(total) / max(elapsed, 1e-9)
+        FileHandle.standardError.write(Data(String(format: "\rstep %d  %d/%d  %.2f images/s  ETA %.0f s   ",
+                                                   step + 1, done, total, imagesPerSecond, eta).utf8))
+    }
+
+    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Stages
+import Tensors
+
+/// `dit vae-decode`: latents from a safetensors file through the AutoencoderKL
+/// decoder, written to HDF5 as /out in [−1, 1] (no uint8 conversion), for
+/// parity checks against diffusers (tools/check_vae_parity.py).
+struct VAEDecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae-decode",
+        abstract: "Decode latents with a VAE (diffusers AutoencoderKL safetensors) to images in [-1, 1].")
+
+    @Option(help: "VAE weights: safetensors with diffusers AutoencoderKL names (the whole VAE, or decoder + post_quant_conv).")
+    var vae: String
+    @Option(help: "safetensors holding the latents (N, C, h, w) float32, already divided by the scale factor (0.18215 for SD-VAE).")
+    var input: String
+    @Option(help: "Name of the latents tensor in --input.") var key: String = "z"
+    @Option(help: "HDF5 file to write; gets dataset /out (N, 3, 8h, 8w) for SD-VAE.") var output: String
+    @Option(help: "GroupNorm groups (norm_num_groups); not stored in the weights, 32 for every SD VAE.")
+    var normNumGroups: Int = 32
+
+    func run() throws {
+        let z = try SafeTensorsFile(path: input).tensor(key)
+        let decoder = try VAEDecoder(path: vae, normNumGroups: normNumGroups)
+        try decoder.validateInput(shape: z.shape, name: "\(input): \(key)")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let out = try decoder.decode(z)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let writer = try HDF5Writer(path: output)
+        try writer.write("/out", out)
+        try writer.commit()
+        let c = decoder.config
+        let line = "vae-decode: \(z.shape[0]) image(s) \(out.shape[2])×\(out.shape[3]) from \(z.shape[2])×\(z.shape[3]) latents in "
+            + String(format: "%.3f", seconds) + " s (block_out_channels \(c.blockOutChannels), layers_per_block \(c.layersPerBlock))\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

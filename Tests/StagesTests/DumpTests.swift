@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+import Yams
+@testable import Stages
+
+/// Dump selection parsing, the comparison's first divergence, and 1-stage
+/// against 4-stage dumps over the loopback transport.
+final class DumpTests: XCTestCase {
+    func testMissingKeysTakeDefaults() throws {
+        let d = try YAMLDecoder().decode(DumpConfig.self, from: "path: out/d.h5\n")
+        XCTAssertEqual(d, DumpConfig(path: "out/d.h5"))
+        XCTAssertEqual(d.steps, "first,last")
+        let e = try YAMLDecoder().decode(DumpConfig.self, from: "path: x.h5\nsteps: [0, 5]\npoints: block,final\ncompress: true\n")
+        XCTAssertEqual(e.steps, "0,5")
+        XCTAssertEqual(try DumpSelection.parsePoints(e.points), [.block, .final])
+        XCTAssertTrue(e.compress)
+        XCTAssertThrowsError(try YAMLDecoder().decode(DumpConfig.self, from: "steps: all\n")) {
+            XCTAssertTrue("\($0)".contains("dump.path"), "\($0)")
+        }
+    }
+
+    func testStepSpecs() throws {
+        func steps(_ s: String, _ n: Int = 10) throws -> [Int] { try DumpSelection.StepSpec(s).resolve(stepCount: n).sorted() }
+        XCTAssertEqual(try steps("all"), Array(0..<10))
+        XCTAssertEqual(try steps("first"), [0])
+        XCTAssertEqual(try steps("last"), [9])
+        XCTAssertEqual(try steps("first,last"), [0, 9])
+        XCTAssertEqual(try steps("0,5,9"), [0, 5, 9])
+        XCTAssertEqual(try steps("2-4"), [2, 3, 4])
+        XCTAssertEqual(try steps("every:4"), [0, 4, 8])
+        XCTAssertEqual(try steps("every:4,last"), [0, 4, 8, 9])
+        XCTAssertThrowsError(try steps("12")) { XCTAssertTrue("\($0)".contains("step 12 is out of range"), "\($0)") }
+        XCTAssertThrowsError(try steps("every:0"))
+        XCTAssertThrowsError(try steps("5-2"))
+        XCTAssertThrowsError(try steps("sometimes")) { XCTAssertTrue("\($0)".contains("every:K"), "\($0)") }
+    }
+
+    func testUnknownPointIsNamed() {
+        XCTAssertThrowsError(try DumpSelection.parsePoints(["block", "blok"])) {
+            XCTAssertTrue("\($0)".contains("unknown point 'blok'") && "\($0)".contains("model_out"), "\($0)")
+        }
+        XCTAssertThrowsError(try DumpSelection.parsePoints(["block_internals"])) {
+            XCTAssertTrue("\($0)".contains("not available"), "\($0)")
+        }
+        XCTAssertEqual(try DumpSelection.parsePoints(["all"]), Set(DumpPoint.allCases))
+    }
+
+    func testSHA256() {
+        func hex(_ s: String) -> String { var h = SHA256(); h.update(Array(s.utf8)); return h.finalize() }
+        XCTAssertEqual(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var h = SHA256()
+        for _ in 0..<1000 { h.update(Array(repeating: UInt8(ascii: "a"), count: 1000)) }
+        XCTAssertEqual(h.finalize(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    func run(stages: Int, _ ckpt: Checkpoint, _ run: RunConfig) throws -> [MemoryDumpSource] {
+        var r = run
+        r.stages = stages
+        let selection = DumpSelection(steps: Set(0..<r.steps), points: Set(DumpPoint.allCases))
+        var sinks: [MemoryDumpSource] = []
+        _ = try PipelineTests.runLoopback(checkpoint: ckpt, run: r) { rank in
+            let s = MemoryDumpSource(name: "\(stages)-stage rank \(rank)", selection: selection,
+                                     attributes: ["model_config": "{\"depth\": 4}"])
+            sinks.append(s)
+            return s
+        }
+        return sinks
+    }
+
+    /// Joins rank sinks into one source, as `dit dump merge` does.
+    func merged(_ sinks: [MemoryDumpSource]) -> MemoryDumpSource {
+        let out = MemoryDumpSource(name: sinks[0].name, selection: sinks[0].selection, attributes: sinks[0].attributes)
+        for s in sinks { for (k, v) in s.values { out.values[k] = v; out.set(shape: s.shapes[k]!, for: k) } }
+        return out
+    }
+
+    func testOneAndFourStagesDumpTheSame() throws {
+        let ckpt = try Checkpoint(path: Fixtures.path("fwd-tiny-p2-16-nopos.safetensors"), inputSize: 16)   // depth 4
+        var r = RunConfig()
+        r.checkpoint = ckpt.path
+        r.steps = 3
+        r.classes = [1, 2, 3, 4, 5]
+        r.microbatchSize = 2
+        let one = merged(try run(stages: 1, ckpt, r)), four = merged(try run(stages: 4, ckpt, r))
+        XCTAssertEqual(one.shapes.count, 3 * 5 * (5 + 4))
+        let cmp = try DumpComparison(one, four, rtol: 0, atol: 0)
+        XCTAssertNil(cmp.firstFailure)
+        XCTAssertEqual(cmp.differences.count, one.shapes.count)
+        XCTAssertTrue(cmp.differences.allSatisfy { $0.maxAbs == 0 })
+
+        // A change in block 2 at step 1 is the first divergence, whatever follows.
+        let key = DumpKey(step: 1, point: .block, block: 2, image: 3)
+        var v = four.values[key]!
+        v[7] += 0.5
+        four.values[key] = v
+        four.values[DumpKey(step: 2, point: .embed, image: 0)]![0] = .nan
+        let bad = try DumpComparison(one, four, rtol: 1e-5, atol: 1e-6)
+        XCTAssertEqual(bad.firstFailure?.key, key)
+        XCTAssertEqual(bad.firstFailure?.worstIndex, 7)
+        XCTAssertEqual(bad.firstFailure?.maxAbs ?? 0, 0.5, accuracy: 1e-3)
+
+        let other = MemoryDumpSource(name: "other", selection: one.selection, attributes: ["model_config": "{\"depth\": 3}"])
+        XCTAssertThrowsError(try DumpComparison(one, other, rtol: 0, atol: 0)) {
+            XCTAssertTrue("\($0)".contains("different models"), "\($0)")
+        }
+    }
+}

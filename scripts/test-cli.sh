@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# End-to-end tests of the release `dit` binary: bad input, seeds, real mpirun
+# runs (bitwise identity across stages and replicas, a rank killed mid-run,
+# mismatched configs) and the shipped model's digit quality. Every mpirun
+# runs under `timeout`: a hang is a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DIT=${DIT:-.build/release/dit}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN=(timeout 120 mpirun --bind-to none -x OPENBLAS_NUM_THREADS=1)
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+
+# expect_error NAME PATTERN OUTPUT_PATH -- command...: non-zero exit, a one-line
+# message matching PATTERN, and OUTPUT_PATH (file or dir contents) absent.
+expect_error() {
+  local name=$1 pattern=$2 out=$3; shift 4
+  local msg rc
+  msg=$("$@" 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then bad "$name" "exit 0"; return; fi
+  if ! grep -qE "$pattern" <<<"$msg"; then bad "$name" "message: $msg"; return; fi
+  if [ -n "$out" ] && [ -e "$out" ] && { [ -f "$out" ] || [ -n "$(ls -A "$out")" ]; }; then bad "$name" "left $out behind"; return; fi
+  ok "$name: $(grep -E "$pattern" <<<"$msg" | head -1 | cut -c1-150)"
+}
+
+FX=Tests/Fixtures
+CK=$FX/fwd-tiny-p2.safetensors
+IO=$FX/fwd-tiny-p2-io.safetensors
+python3 - "$T" <<'PY'
+import sys, json, struct, numpy as np
+T = sys.argv[1]
+def read(p):
+    b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8+n])
+    meta = h.pop("__metadata__", {}); out = {}
+    for k, v in h.items():
+        dt = {"F32": "<f4", "I64": "<i8"}[v["dtype"]]; s, e = v["data_offsets"]
+        out[k] = np.frombuffer(b[8+n+s:8+n+e], dtype=dt).reshape(v["shape"])
+    return out, meta
+def write(p, t, meta=None, dtype_override=None):
+    h, off, blobs = {}, 0, []
+    if meta: h["__metadata__"] = meta
+    for k, a in t.items():
+        code = {"float32": "F32", "int64": "I64"}[a.dtype.name]
+        if dtype_override and k in dtype_override: code = dtype_override[k]
+        h[k] = {"dtype": code, "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}; off += a.nbytes; blobs.append(a.tobytes())
+    j = json.dumps(h).encode(); j += b" " * (-len(j) % 8)
+    open(p, "wb").write(struct.pack("<Q", len(j)) + j + b"".join(blobs))
+w, meta = read("Tests/Fixtures/fwd-tiny-p2.safetensors"); io, _ = read("Tests/Fixtures/fwd-tiny-p2-io.safetensors")
+raw = open("Tests/Fixtures/fwd-tiny-p2.safetensors", "rb").read()
+open(f"{T}/trunc.safetensors", "wb").write(raw[: len(raw) // 2])
+open(f"{T}/text.safetensors", "w").write("this is not a checkpoint\n")
+write(f"{T}/dtype.safetensors", w, meta, {"blocks.0.attn.qkv.bias": "F8"})
+m = dict(w); del m["blocks.1.mlp.fc2.bias"]; write(f"{T}/missing.safetensors", m, meta)
+e = dict(w); e["blocks.0.extra"] = np.zeros(3, np.float32); write(f"{T}/extra.safetensors", e, meta)
+s = dict(w); s["blocks.1.attn.proj.weight"] = np.zeros((64, 63), np.float32); write(f"{T}/shape.safetensors", s, meta)
+x = io["x"]; t = io["t"]; y = io["y"]
+write(f"{T}/in-channels.safetensors", {"x": np.zeros((4, 3, 8, 8), np.float32), "t": t, "y": y})
+write(f"{T}/in-size.safetensors", {"x": np.zeros((4, 4, 16, 16), np.float32), "t": t, "y": y})
+write(f"{T}/in-label.safetensors", {"x": x, "t": t, "y": np.array([0, 1, 11, 2], np.int64)})
+write(f"{T}/in-t.safetensors", {"x": x, "t": np.array([5, -1, 3, 2], np.int64), "y": y})
+write(f"{T}/noise-shape.safetensors", {"z": np.zeros((2, 4, 8, 8), np.float32), "noise": np.zeros((5, 2, 4, 8, 8), np.float32)})
+write(f"{T}/noise-steps.safetensors", {"z": np.zeros((3, 4, 8, 8), np.float32), "noise": np.zeros((4, 3, 4, 8, 8), np.float32)})
+PY
+
+echo "== forward: bad input"
+O=$T/out.h5
+expect_error "truncated checkpoint" "truncated" "$O" -- $DIT forward --checkpoint $T/trunc.safetensors --input $IO --output $O
+expect_error "non-safetensors file" "not a safetensors file" "$O" -- $DIT forward --checkpoint $T/text.safetensors --input $IO --output $O
+expect_error "unknown dtype" "dtype F8" "$O" -- $DIT forward --checkpoint $T/dtype.safetensors --input $IO --output $O
+expect_error "missing key" "missing tensor 'blocks.1.mlp.fc2.bias'" "$O" -- $DIT forward --checkpoint $T/missing.safetensors --input $IO --output $O
+expect_error "extra key" "unexpected tensor 'blocks.0.extra'" "$O" -- $DIT forward --checkpoint $T/extra.safetensors --input $IO --output $O
+expect_error "misshaped key" "'blocks.1.attn.proj.weight' has shape \(64, 63\) but the model needs \(64, 64\)" "$O" -- $DIT forward --checkpoint $T/shape.safetensors --input $IO --output $O
+expect_error "x channels" "3 channels .* takes 4" "$O" -- $DIT forward --checkpoint $CK --input $T/in-channels.safetensors --output $O
+expect_error "x size" "16×16 .* takes 8×8" "$O" -- $DIT forward --checkpoint $CK --input $T/in-size.safetensors --output $O
+expect_error "label out of range" "y\[2\] = 11" "$O" -- $DIT forward --checkpoint $CK --input $T/in-label.safetensors --output $O
+expect_error "negative timestep" "t\[1\] = -1" "$O" -- $DIT forward --checkpoint $CK --input $T/in-t.safetensors --output $O
+expect_error "unwritable output" "cannot create" "" -- $DIT forward --checkpoint $CK --input $IO --output /nonexistent/out.h5
+
+echo "== sample: bad input"
+D=$T/samples-bad
+S=(sample --checkpoint $CK --steps 4 --classes 1,2,3 --output-dir $D)
+expect_error "unknown sampler" "'euler' is not a sampler" "$D" -- $DIT "${S[@]}" --sampler euler
+expect_error "steps < 1" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --steps 0
+expect_error "steps > 1000" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --steps 1001
+expect_error "class out of range" "class 10 is out of range" "$D" -- $DIT "${S[@]}" --classes 1,10
+expect_error "cfg < 0" "cfg_scale: must be ≥ 0" "$D" -- $DIT "${S[@]}" --cfg-scale=-1
+expect_error "noise shapes" "z has shape \(2, 4, 8, 8\) but this run needs \(3, 4, 8, 8\)" "$D" -- $DIT "${S[@]}" --noise $T/noise-shape.safetensors
+expect_error "noise too few steps" "noise holds 4 steps but the run takes 10" "$D" -- $DIT "${S[@]}" --steps 10 --noise $T/noise-steps.safetensors
+touch $T/afile
+expect_error "unwritable output dir" "output_dir .*cannot create" "" -- $DIT "${S[@]}" --output-dir $T/afile/sub
+printf 'checkpoint: %s\nstepz: 3\nclasses: [1]\n' $CK >$T/typo.yaml
+expect_error "unknown config key" "unknown config key 'stepz'" "$D" -- $DIT sample $T/typo.yaml
+expect_error "stages > depth" "3 stages for a model of 2 blocks" "$D" -- $DIT "${S[@]}" --stages 3
+expect_error "stages × replicas ≠ world" "stages × replicas = 2 × 1 = 2 but mpirun started 1" "$D" -- $DIT "${S[@]}" --stages 2
+
+echo "== sample: seeds and images"
+$DIT sample --checkpoint $CK --steps 5 --seed 7 --classes 1,2,3 --output-dir $T/s3 2>/dev/null
+$DIT sample --checkpoint $CK --steps 5 --seed 7 --classes 1,2,3,4,5 --output-dir $T/s5 2>/dev/null
+if python3 -c "
+import h5py, numpy as np, sys
+a = h5py.File('$T/s3/samples.h5')['samples'][:]; b = h5py.File('$T/s5/samples.h5')['samples'][:3]
+sys.exit(0 if a.shape == b.shape and np.array_equal(a, b) else 1)"; then ok "seed 7: classes 1,2,3 == first three of 1,2,3,4,5"; else bad "seed images depend on the batch"; fi
+
+echo "== mpirun: bitwise identical across stages and replicas"
+python3 tools/make_random_checkpoint.py $T/s2.safetensors --preset DiT-S/2
+identical() {  # NAME REF DIR...
+  local name=$1 ref=$2; shift 2
+  if python3 -c "
+import h5py, numpy as np, sys
+a = h5py.File('$ref/samples.h5')['samples'][:]
+for d in sys.argv[1:]:
+    b = h5py.File(d + '/samples.h5')['samples'][:]
+    if not np.array_equal(a, b): print(d, 'differs, max', np.abs(a - b).max()); sys.exit(1)
+" "$@"; then ok "$name"; else bad "$name"; fi
+}
+for model in digits tiny s2; do
+  case $model in
+    digits) args=(--checkpoint checkpoints/digits-dit.safetensors --steps 20 --classes 0,1,2,3,4,5,6,7,8,9 --microbatch-size 2) ;;
+    tiny) args=(--checkpoint $FX/fwd-tiny-p2-16-nopos.safetensors --num-heads 8 --steps 6 --classes 1,2,3,4,5 --microbatch-size 2) ;;
+    s2) args=(--checkpoint $T/s2.safetensors --steps 3 --classes 1,2,3,4 --microbatch-size 1) ;;
+  esac
+  [ $model = tiny ] && args=(--checkpoint $T/tiny.safetensors --steps 6 --classes 1,2,3,4,5 --microbatch-size 2) \
+    && python3 tools/make_random_checkpoint.py $T/tiny.safetensors --hidden 64 --depth 4 --heads 4 --input-size 8 --classes 10 --seed 3
+  dirs=()
+  for layout in "1 1" "2 1" "4 1" "2 2"; do
+    set -- $layout
+    d=$T/$model-$1x$2
+    if "${MPIRUN[@]}" -np $(($1 * $2)) $DIT sample "${args[@]}" --stages $1 --replicas $2 --seed 3 --output-dir $d >$T/log 2>&1; then
+      dirs+=($d)
+    else bad "$model $1 stages × $2 replicas ran" "$(tail -3 $T/log)"; fi
+  done
+  identical "$model: 1, 2, 4 stages and 2 stages × 2 replicas bitwise identical" "${dirs[@]}"
+done
+
+echo "== mpirun: failures end the job"
+start=$(date +%s)
+"${MPIRUN[@]}" -np 2 $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 1000 --classes 0,1,2,3,4,5,6,7 \
+  --output-dir $T/killed >$T/kill.log 2>&1 &
+mp=$!
+for _ in $(seq 50); do sleep 0.2; pid=$(pgrep -f "output-dir $T/killed" | while read p; do [ "$(cat /proc/$p/comm)" = dit ] && echo $p; done | tail -1); [ -n "$pid" ] && break; done
+sleep 1.5
+kill -9 "$pid" 2>/dev/null
+wait $mp; rc=$?
+elapsed=$(($(date +%s) - start))
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qE "rank [0-9]+ .*(exited on signal 9|Killed)|process rank [0-9]+" $T/kill.log && [ ! -e $T/killed/samples.h5 ]; then
+  ok "a rank killed mid-run ends the job in ${elapsed}s: $(grep -oE 'process rank [0-9]+[^.]*' $T/kill.log | head -1)"
+else bad "killed rank" "rc $rc after ${elapsed}s: $(tail -3 $T/kill.log)"; fi
+expect_error "mismatched configs across ranks" "ranks disagree on the run config" "$T/mm" -- \
+  timeout 60 mpirun --bind-to none -np 1 $DIT sample --checkpoint $CK --steps 4 --classes 1,2 --seed 1 --stages 2 --output-dir $T/mm : \
+  -np 1 $DIT sample --checkpoint $CK --steps 4 --classes 1,2 --seed 2 --stages 2 --output-dir $T/mm
+
+if [ "${SKIP_DIGITS:-0}" != 1 ]; then
+  echo "== shipped model: a classifier trained on real digits recognises the samples"
+  labels=$(python3 -c "print(','.join(str(c) for c in range(10) for _ in range(10)))")
+  if $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 250 --cfg-scale 4 --classes $labels --seed 0 \
+       --microbatch-size 50 --output-dir $T/digits 2>$T/digits.log \
+     && python3 tools/digits_classifier_check.py $T/digits/samples.h5 --labels $labels | tee $T/acc.log; then
+    ok "$(tail -1 $T/acc.log)"
+  else bad "digits classifier" "$(tail -3 $T/digits.log $T/acc.log 2>/dev/null)"; fi
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
