@@ -179,7 +179,7 @@ def main():
     with h5py.File(tmp, "w") as f:
         f.attrs.update({
             "format": "dit-pipe activation dump", "format_version": 1, "layout": "merged",
-            "program": "tools/torch_dump.py", "program_version": torch.__version__,
+            "program": "tools/torch_dump.py", "program_version": str(torch.__version__),
             "model_config": model_config, "checkpoint": args.checkpoint,
             "checkpoint_size": os.path.getsize(args.checkpoint),
             "sampler": args.sampler, "steps": diffusion.num_timesteps, "respacing": str(args.steps),

@@ -17,15 +17,3 @@ static inline unsigned dit_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned dit_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline size_t dit_h5t_variable(void) { return H5T_VARIABLE; }
 static inline void dit_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-// Dumps: keep all metadata in memory between flushes, so a killed process
-// leaves the file as of its last H5Fflush (no half-evicted metadata).
-static inline herr_t dit_h5_fapl_no_evictions(hid_t fapl) {
-    H5AC_cache_config_t c;
-    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-    if (H5Pget_mdc_config(fapl, &c) < 0) return -1;
-    c.evictions_enabled = 0;
-    c.incr_mode = H5C_incr__off;
-    c.flash_incr_mode = H5C_flash_incr__off;
-    c.decr_mode = H5C_decr__off;
-    return H5Pset_mdc_config(fapl, &c);
-}

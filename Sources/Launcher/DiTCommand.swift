@@ -7,5 +7,5 @@ struct DiTCommand: ParsableCommand {
         abstract: "DiT inference: exact, single-process or pipeline-parallel over MPI.",
         version: "0.1.0",
         subcommands: [SampleCommand.self, ForwardCommand.self, PlanCommand.self, InspectCommand.self, BenchCommand.self,
-                      ProfileCommand.self, VAEDecodeCommand.self, DumpCommand.self])
+                      ProfileCommand.self, ReportCommand.self, VAEDecodeCommand.self, DumpCommand.self])
 }

@@ -32,11 +32,8 @@ final class DumpH5File {
     init(creating path: String) throws {
         dit_h5_silence_errors()
         self.path = path
-        let fapl = H5Pcreate(dit_h5p_file_access())
-        defer { H5Pclose(fapl) }
-        try check(dit_h5_fapl_no_evictions(fapl), "configuring the metadata cache for \(path)")
         errno = 0
-        file = H5Fcreate(path, dit_h5f_acc_trunc(), dit_h5p_default(), fapl)
+        file = H5Fcreate(path, dit_h5f_acc_trunc(), dit_h5p_default(), dit_h5p_default())
         if file < 0 {
             let reason = errno != 0 ? String(cString: strerror(errno)) : "HDF5 could not create it"
             throw HDF5Error(message: "\(path): cannot create the dump file (\(reason)); check that the directory exists and is writable")
@@ -57,7 +54,8 @@ final class DumpH5File {
         groups.insert(path)
     }
 
-    /// A float32 dataset, chunked by its first axis.
+    /// A float32 dataset in one chunk (by row when over 64 MiB: HDF5's
+    /// chunk limit is 4 GiB, and one chunk costs the least to write).
     func write(_ name: String, shape: [Int], data: UnsafePointer<Float>, gzip: Bool, attributes: [(String, H5Attr)]) throws {
         try group((name as NSString).deletingLastPathComponent)
         let dims = shape.map { hsize_t($0) }
@@ -67,7 +65,7 @@ final class DumpH5File {
         defer { H5Pclose(dcpl) }
         if shape.allSatisfy({ $0 > 0 }) {
             var chunk = dims
-            chunk[0] = 1
+            if shape.reduce(1, *) * 4 > 64 << 20 { chunk[0] = 1 }
             try check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk), "chunking \(name)")
             if gzip {
                 try check(H5Pset_shuffle(dcpl), "shuffle filter for \(name)")

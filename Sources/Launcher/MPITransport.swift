@@ -1,4 +1,5 @@
 import CMPI
+import Foundation
 import Stages
 
 /// `Transport` over MPI point-to-point calls on MPI_COMM_WORLD. One thread
@@ -60,14 +61,17 @@ final class MPITransport: Transport {
         }
     }
 
+    /// Polls with a short, growing sleep rather than MPI_Waitany, whose busy
+    /// loop would steal the core from a co-located rank's compute when ranks
+    /// outnumber cores (oversubscribed runs, --simulate with S = 28).
     func waitAny(_ ids: [Int]) throws {
-        if ids.contains(where: { completed.contains($0) || requests[$0] == nil }) { return }
-        var handles: [MPI_Request?] = ids.map { requests[$0]! }
-        var index: Int32 = 0
-        try check(mpi: MPI_Waitany(Int32(ids.count), &handles, &index, dit_mpi_status_ignore()), "MPI_Waitany")
-        guard index != dit_mpi_undefined() else { return }
-        requests.removeValue(forKey: ids[Int(index)])
-        completed.insert(ids[Int(index)])
+        var pause: UInt32 = 2
+        while true {
+            try progress()
+            if ids.contains(where: { completed.contains($0) || requests[$0] == nil }) { return }
+            usleep(pause)
+            pause = min(pause * 2, 200)
+        }
     }
 
     func abort(_ message: String) -> Never { world.abort(message) }

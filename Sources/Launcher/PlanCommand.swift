@@ -40,9 +40,6 @@ struct PlanCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: run.checkpoint) || run.model == nil {
             return try Checkpoint(path: run.checkpoint, numHeads: run.numHeads).config
         }
-        guard let preset = DiTConfig.preset(run.model!) else {
-            throw DiTError("config key model: '\(run.model!)' is not a preset; use one of \(DiTConfig.presetNames.joined(separator: ", "))")
-        }
-        return preset
+        return try run.presetModel()
     }
 }

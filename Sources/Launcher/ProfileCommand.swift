@@ -15,6 +15,8 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Images per forward pass.") var batch = 8
     @Option(help: "Threads (OpenBLAS and elementwise kernels).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Profiled forward passes (times are averaged).") var repeats = 3
+    @Flag(help: "Charge this thread's CPU time instead of wall time (robust to other load; only with --threads 1).")
+    var cpuClock = false
 
     func run() throws {
         let ckpt: Checkpoint
@@ -45,12 +47,14 @@ struct ProfileCommand: ParsableCommand {
             Profiler.lap(.unpatchify)
         }
         forward()
+        Profiler.cpuClock = cpuClock
         Profiler.enabled = true
         Profiler.reset()
         let start = Profiler.now()
         for _ in 0..<repeats { forward() }
         let wall = Double(Profiler.now() - start) / 1e6 / Double(repeats)
         Profiler.enabled = false
+        Profiler.cpuClock = false
 
         print("DiT \(checkpoint ?? preset), batch \(n), \(threads) thread\(threads == 1 ? "" : "s"): \(String(format: "%.1f", wall)) ms per forward (mean of \(repeats))")
         print("op                              ms/forward   share   GFLOP/s")

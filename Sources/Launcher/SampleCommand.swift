@@ -12,6 +12,7 @@ struct SampleCommand: ParsableCommand {
 
     @Argument(help: "YAML experiment file (experiments/*.yaml); flags override its keys.") var config: String?
     @Option(help: "DiT checkpoint (safetensors, upstream names).") var checkpoint: String?
+    @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file.") var model: String?
     @Option(help: "Attention heads, if not in the checkpoint's metadata.") var numHeads: Int?
     @Option(help: "ddpm or ddim.") var sampler: String?
     @Option(help: "Sampling steps (1...1000).") var steps: Int?
@@ -41,6 +42,7 @@ struct SampleCommand: ParsableCommand {
     func runConfig(worldSize: Int) throws -> RunConfig {
         var r = try config.map { try RunConfig.load(path: $0) } ?? RunConfig()
         if let checkpoint { r.checkpoint = checkpoint }
+        if let model { r.model = model }
         if let numHeads { r.numHeads = numHeads }
         if let sampler { r.sampler = sampler }
         if let steps { r.steps = steps }
@@ -98,21 +100,33 @@ struct SampleCommand: ParsableCommand {
         guard try world.allAgree(run.fingerprint) else {
             throw DiTError("ranks disagree on the run config (different experiment files, flags or builds); every rank must run the same command")
         }
-        let ckpt = try Checkpoint(path: run.checkpoint, numHeads: run.numHeads)
-        let plan = try SamplingPlan(run: run, model: ckpt.config)
+        // --simulate needs no weights: a preset (`model:`) is enough.
+        let ckpt = run.simulate && run.model != nil && !FileManager.default.fileExists(atPath: run.checkpoint)
+            ? nil : try Checkpoint(path: run.checkpoint, numHeads: run.numHeads)
+        let plan = try SamplingPlan(run: run, model: try ckpt?.config ?? run.presetModel())
         guard plan.stages * plan.replicas == world.size else {
             throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(world.size) rank(s); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
         }
         let replica = world.rank / plan.stages, stage = world.rank % plan.stages
-        let output = world.rank == 0 ? try OutputDirectory(path: run.outputDir) : nil
+        let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
 
         let range = plan.partition.ranges[stage]
-        let model = run.simulate ? nil : try DiT(checkpoint: ckpt, blocks: range, embedders: stage == 0,
+        let model = run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: range, embedders: stage == 0,
                                                  finalLayer: stage == plan.stages - 1)
         let noise: NoiseSource? = stage == 0 ? try makeNoise(run, plan) : nil
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
+        if let path = run.trace {
+            let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard (try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)) != nil else {
+                throw DiTError("--trace \(path): cannot create directory \(dir)")
+            }
+        }
         let trace = run.trace.map { _ in Trace(rank: world.rank, stage: stage) }
-        let sink = try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
+        trace?.metadata = ["images": plan.images(replica: replica).count, "steps": plan.steps, "stages": plan.stages,
+                           "microbatches": plan.microbatches(replica: replica), "replica": replica]
+        let sink = try ckpt.flatMap { ckpt in
+            try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
+        }
         let runner = try PipelineRunner(plan: plan, stage: stage, replica: replica, model: model, transport: transport,
                                         noise: noise, sink: sink, trace: trace,
                                         simulatedBlockSeconds: simulateBlockSeconds ?? 0.005)
@@ -127,7 +141,11 @@ struct SampleCommand: ParsableCommand {
             try AtomicFile.write(trace.chromeJSON(), to: Self.rankPath(path, rank: world.rank))
         }
         let samples = try gather(runner: runner, plan: plan, world: world, transport: transport)
-        if let output, let samples {
+        if run.simulate && world.rank == 0 {
+            FileHandle.standardError.write(Data(String(format: "dit: simulated %d images in %.2f s (%.3f images/s)\n",
+                                                       run.classes.count, seconds, Double(run.classes.count) / seconds).utf8))
+        }
+        if let output, let samples, let ckpt {
             try output.write(samples: samples, plan: plan, checkpoint: ckpt)
             FileHandle.standardError.write(Data(String(format: "dit: %d images in %.2f s (%.3f images/s) → %@\n",
                                                        samples.shape[0], seconds, Double(samples.shape[0]) / seconds,

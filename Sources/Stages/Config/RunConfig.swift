@@ -136,6 +136,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The `model` preset's architecture.
+    public func presetModel() throws -> DiTConfig {
+        guard let name = model, let preset = DiTConfig.preset(name) else {
+            throw DiTError("config key model: '\(model ?? "")' is not a preset; use one of \(DiTConfig.presetNames.joined(separator: ", "))")
+        }
+        return preset
+    }
+
     public var effectiveRespacing: String { respacing ?? String(steps) }
     public var usesGuidance: Bool { cfgScale != 1 }
 

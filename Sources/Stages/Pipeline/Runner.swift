@@ -239,12 +239,12 @@ public final class PipelineRunner {
                 } catch { pollError = pollError ?? error }
             }
         } else {
-            for _ in plan.partition.ranges[stage] {
-                let until = Date().addingTimeInterval(simulatedBlockSeconds)
-                while Date() < until {
-                    try transport?.progress()
-                    usleep(UInt32(max(50, min(1000, until.timeIntervalSinceNow * 1e6))))
-                }
+            // Sleep in short slices with progress calls between, so message
+            // latency stays far below a block and does not skew the study.
+            let end = Date().addingTimeInterval(simulatedBlockSeconds * Double(plan.partition.ranges[stage].count))
+            while case let left = end.timeIntervalSinceNow, left > 0 {
+                usleep(UInt32(min(left, 250e-6) * 1e6))
+                try transport?.progress()
             }
         }
         if let pollError { throw pollError }

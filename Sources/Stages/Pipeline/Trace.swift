@@ -13,7 +13,8 @@ public final class Trace {
     }
     public let rank: Int
     public let stage: Int
-    let origin = DispatchTime.now().uptimeNanoseconds
+    /// Facts about the run for `dit report` (images, steps, micro-batches, stages).
+    public var metadata: [String: Int] = [:]
     public private(set) var spans: [Span] = []
 
     public init(rank: Int, stage: Int) {
@@ -22,7 +23,9 @@ public final class Trace {
         spans.reserveCapacity(1 << 14)
     }
 
-    public var now: Double { Double(DispatchTime.now().uptimeNanoseconds - origin) / 1e9 }
+    /// Seconds on the machine's monotonic clock, so that the traces of ranks
+    /// on one node line up.
+    public var now: Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     public func add(_ name: String, _ category: String, from start: Double, step: Int = -1, microbatch: Int = -1) {
         spans.append(Span(name: name, category: category, start: start, duration: now - start, step: step, microbatch: microbatch))
@@ -41,6 +44,9 @@ public final class Trace {
         var events: [[String: Any]] = [[
             "name": "process_name", "ph": "M", "pid": rank, "tid": 0,
             "args": ["name": "rank \(rank) (stage \(stage))"],
+        ], [
+            "name": "dit_run", "ph": "M", "pid": rank, "tid": 0,
+            "args": metadata.merging(["rank": rank, "stage": stage]) { a, _ in a },
         ]]
         for s in spans {
             events.append([
