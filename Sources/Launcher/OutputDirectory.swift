@@ -59,6 +59,13 @@ struct OutputDirectory {
                 let rgb = ImageWriter.rgb(images.pointer + i * ch * h * w, channels: ch, height: h, width: w)
                 try stage(ImageWriter.png(rgb: rgb, width: w, height: h), String(format: "%04d-class%d.png", i, run.classes[i]))
             }
+            if let npz = run.npz {
+                let final = npz, tmp = AtomicFile.temporaryPath(for: final)
+                do { try NPZWriter.data(images).write(to: URL(fileURLWithPath: tmp)) } catch {
+                    throw DiTError("\(final): cannot write the npz (\(error))")
+                }
+                staged.append((tmp, final))
+            }
             let g = ImageWriter.grid(images, nrow: run.nrow)
             try stage(ImageWriter.png(rgb: g.rgb, width: g.width, height: g.height), "grid.png")
         }

@@ -35,6 +35,7 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Replace block compute with a calibrated sleep (schedule studies).") var simulate = false
     @Option(help: "Seconds one block takes under --simulate (default: measured).") var simulateBlockSeconds: Double?
     @Option(help: "AutoencoderKL decoder (diffusers names) for latent models.") var vae: String?
+    @Option(help: "Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3).") var npz: String?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
     @OptionGroup var dumpOptions: DumpOptions
 
@@ -78,6 +79,7 @@ struct SampleCommand: ParsableCommand {
         if let trace { r.trace = trace }
         if simulate { r.simulate = true }
         if let vae { r.vae = vae }
+        if let npz { r.npz = npz }
         if clipDenoised { r.clipDenoised = true }
         try dumpOptions.apply(to: &r)
         return r

@@ -56,6 +56,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var partition: PartitionSpec = .auto
     public var threads: Int?
     public var vae: String?
+    /// Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3).
+    public var npz: String?
     public var trace: String?
     public var simulate: Bool = false
     public var dump: DumpConfig?
@@ -63,7 +65,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
-        case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, trace, simulate, dump
+        case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
     }
 
     public init() {}
@@ -91,14 +93,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try get(.seed, &r.seed); try get(.rng, &r.rng); try getOpt(.noise, &r.noise)
         try get(.clipDenoised, &r.clipDenoised); try get(.outputDir, &r.outputDir); try get(.nrow, &r.nrow)
         try get(.stages, &r.stages); try get(.replicas, &r.replicas); try get(.microbatchSize, &r.microbatchSize)
-        try get(.partition, &r.partition); try getOpt(.threads, &r.threads); try getOpt(.vae, &r.vae)
+        try get(.partition, &r.partition); try getOpt(.threads, &r.threads); try getOpt(.vae, &r.vae); try getOpt(.npz, &r.npz)
         try getOpt(.trace, &r.trace); try get(.simulate, &r.simulate); try getOpt(.dump, &r.dump)
         self = r
     }
 
     public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
-        "microbatch_size", "partition", "threads", "vae", "trace", "simulate", "dump"])
+        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump"])
 
     /// Parses a YAML experiment file; unknown keys are errors (a typo must
     /// not silently fall back to a default).
