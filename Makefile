@@ -27,6 +27,7 @@ test-swift: setup
 test-cli: release
 	bash scripts/setup-python.sh
 	DIT=$(DIT) bash scripts/test-cli.sh
+	DIT=$(DIT) bash scripts/test-dump.sh
 
 test: test-swift test-cli
 

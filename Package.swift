@@ -30,7 +30,6 @@ let package = Package(
             ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Tensors"]),
-        .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Stages", "Tensors"]),
     ],
     swiftLanguageModes: [.v5]
 )
