@@ -3,7 +3,7 @@
 # torch is NOT needed: it is only for regenerating fixtures (tools/).
 set -euo pipefail
 python3 - <<'PY' 2>/dev/null && exit 0
-import numpy, sklearn, h5py
+import numpy, sklearn, h5py, safetensors
 PY
-echo "setup: pip installing numpy scikit-learn h5py" >&2
-python3 -m pip install -q numpy scikit-learn h5py
+echo "setup: pip installing numpy scikit-learn h5py safetensors" >&2
+python3 -m pip install -q numpy scikit-learn h5py safetensors

@@ -32,16 +32,17 @@ timeout 60 $DIT dump merge $T/merged.h5 $T/four.h5 >/dev/null 2>&1 && out=$($DIT
 
 # 2. A perturbed weight is found at its block, step 0; perturbed noise at the next step's x_t.
 python3 - "$T" <<'PY'
-import sys, torch
-from safetensors.torch import load_file, save_file
+import sys
+import numpy as np
+from safetensors.numpy import load_file, save_file
 from safetensors import safe_open
 T = sys.argv[1]
-with safe_open("checkpoints/digits-dit.safetensors", "pt") as f: meta = f.metadata()
-w = load_file("checkpoints/digits-dit.safetensors")
+with safe_open("checkpoints/digits-dit.safetensors", "np") as f: meta = f.metadata()
+w = {k: v.copy() for k, v in load_file("checkpoints/digits-dit.safetensors").items()}
 w["blocks.2.mlp.fc2.weight"][5, 7] += 0.05
 save_file(w, f"{T}/perturbed.safetensors", metadata=meta)
-g = torch.Generator().manual_seed(1)
-z = torch.randn(7, 1, 16, 16, generator=g); noise = torch.randn(6, 7, 1, 16, 16, generator=g)
+g = np.random.default_rng(1)
+z = g.standard_normal((7, 1, 16, 16)).astype(np.float32); noise = g.standard_normal((6, 7, 1, 16, 16)).astype(np.float32)
 save_file({"z": z, "noise": noise}, f"{T}/noise.safetensors")
 noise[3, 4, 0, 5, 5] += 0.5
 save_file({"z": z, "noise": noise}, f"{T}/noise-perturbed.safetensors")
