@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 import Foundation
 
@@ -6,8 +7,10 @@ import Foundation
 /// the thread count or on other rows.
 public enum Parallel {
     /// Threads for the elementwise kernels; `Gemm.threads` sets it together
-    /// with OpenBLAS's. Defaults to the cores this process may use.
-    public static var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// with OpenBLAS's. Defaults to OpenBLAS's own count (OPENBLAS_NUM_THREADS
+    /// when set), so a rank launched with one BLAS thread uses one thread
+    /// here too instead of competing with the other ranks for their cores.
+    public static var threads = Int(openblas_get_num_threads())
 
     /// Calls `body` on `threads` contiguous slices of 0..<count (fewer when
     /// slices would hold under `grain` items).
