@@ -85,18 +85,8 @@ struct BenchCommand: ParsableCommand {
     /// Median milliseconds of one forward pass of `batch` images, run as a
     /// pipeline stage runs it: preallocated buffers, embed + blocks + final layer.
     static func timeForward(_ model: DiT, batch n: Int, repeats: Int, warmup: Int) -> Double {
-        let c = model.config
-        let ws = Workspace(config: c, maxBatch: n)
-        let x = Tensor(shape: [n, c.inChannels, c.inputSize, c.inputSize])
-        for i in 0..<x.count { x[i] = sinf(Float(i) * 0.37) }
-        let t = (0..<n).map { Float(($0 * 397) % 1000) }, y = (0..<n).map { ($0 * 131) % c.numClasses }
-        let tokens = Tensor(shape: [n * c.tokens, c.hiddenSize]), cond = Tensor(shape: [n, c.hiddenSize])
-        let out = Tensor(shape: [n, c.outChannels, c.inputSize, c.inputSize])
-        return median(repeats: repeats, warmup: warmup) {
-            model.embed(x: x.pointer, t: t, y: y, tokens: tokens, c: cond, workspace: ws)
-            model.runBlocks(tokens: tokens, c: cond, batch: n, workspace: ws)
-            model.finish(tokens: tokens, c: cond, batch: n, workspace: ws, into: out.data)
-        }
+        let forward = SyntheticForward(model: model, batch: n)
+        return median(repeats: repeats, warmup: warmup) { forward() }
     }
 
     static var useCPUClock = false

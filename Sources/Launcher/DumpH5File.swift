@@ -20,8 +20,8 @@ enum H5Attr: Equatable, CustomStringConvertible {
     }
 }
 
-/// A dump file being written: float32 datasets, chunked by row, optionally
-/// gzip-compressed, with attributes. Not thread-safe; `HDF5Sink` calls it
+/// A dump file being written (latest HDF5 file format): float32 datasets,
+/// contiguous or chunked and gzip-compressed, with attributes. Not thread-safe; `HDF5Sink` calls it
 /// from its writer thread only.
 final class DumpH5File {
     let path: String
@@ -33,7 +33,33 @@ final class DumpH5File {
         dit_h5_silence_errors()
         self.path = path
         errno = 0
-        file = H5Fcreate(path, dit_h5f_acc_trunc(), dit_h5p_default(), dit_h5p_default())
+        // The 1.8 file format or later: compact link storage in groups and
+        // smaller object headers make creating objects cheaper. Not 1.10
+        // as the lower bound: its superblock marks the file open for
+        // writing, and a killed run's file would then not open without
+        // h5clear.
+        let fapl = H5Pcreate(dit_h5p_file_access())
+        defer { if fapl >= 0 { H5Pclose(fapl) } }
+        let latest = H5F_libver_t(rawValue: H5F_LIBVER_NBOUNDS.rawValue - 1)  // H5F_LIBVER_LATEST is a macro
+        if fapl >= 0 {
+            H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, latest)
+            // A small, fixed metadata cache: H5Fflush (once per step) walks
+            // every cached entry in HDF5 1.10, so the default cache, which
+            // grows with the file, makes each flush slower than the last.
+            var mdc = H5AC_cache_config_t()
+            mdc.version = 1  // H5AC__CURR_CACHE_CONFIG_VERSION
+            if H5Pget_mdc_config(fapl, &mdc) >= 0 {
+                mdc.set_initial_size = true
+                mdc.initial_size = Self.metadataCacheBytes
+                mdc.min_size = Self.metadataCacheBytes
+                mdc.max_size = Self.metadataCacheBytes
+                mdc.incr_mode = H5C_incr__off
+                mdc.flash_incr_mode = H5C_flash_incr__off
+                mdc.decr_mode = H5C_decr__off
+                H5Pset_mdc_config(fapl, &mdc)
+            }
+        }
+        file = H5Fcreate(path, dit_h5f_acc_trunc(), dit_h5p_default(), fapl >= 0 ? fapl : dit_h5p_default())
         if file < 0 {
             let reason = errno != 0 ? String(cString: strerror(errno)) : "HDF5 could not create it"
             throw HDF5Error(message: "\(path): cannot create the dump file (\(reason)); check that the directory exists and is writable")
@@ -42,42 +68,54 @@ final class DumpH5File {
 
     deinit { if file >= 0 { H5Fclose(file) } }
 
+    /// Metadata cache size of a file being written (DIT_DUMP_MDC_BYTES overrides, for tuning).
+    static let metadataCacheBytes = ProcessInfo.processInfo.environment["DIT_DUMP_MDC_BYTES"].flatMap { Int($0) } ?? 256 << 10
+
+    func hasGroup(_ path: String) -> Bool { groups.contains(path) }
+
     /// Creates `path`'s group and its parents, setting attributes on the
     /// group itself when it is new.
     func group(_ path: String, attributes: [(String, H5Attr)] = []) throws {
         if groups.contains(path) { return }
-        let parent = (path as NSString).deletingLastPathComponent
-        try group(parent.isEmpty ? "/" : parent)
+        try group(Self.parent(path))
         let g = try check(H5Gcreate2(file, path, dit_h5p_default(), dit_h5p_default(), dit_h5p_default()), "creating group \(path) in \(self.path)")
         defer { H5Gclose(g) }
         for (k, v) in attributes { try Self.setAttribute(g, k, v, in: self.path) }
         groups.insert(path)
     }
 
-    /// A float32 dataset in one chunk (by row when over 64 MiB: HDF5's
-    /// chunk limit is 4 GiB, and one chunk costs the least to write).
-    func write(_ name: String, shape: [Int], data: UnsafePointer<Float>, gzip: Bool, attributes: [(String, H5Attr)]) throws {
-        try group((name as NSString).deletingLastPathComponent)
+    /// A float32 dataset, contiguous (no chunk index to build) unless
+    /// `gzip`: then in one chunk, or chunks of one leading index each when
+    /// over 64 MiB (HDF5's chunk limit is 4 GiB), with shuffle + deflate 4.
+    func write(_ name: String, shape: [Int], data: UnsafePointer<Float>, gzip: Bool, attributes: [(String, H5Attr)] = []) throws {
+        try group(Self.parent(name))
         let dims = shape.map { hsize_t($0) }
         let space = try check(H5Screate_simple(Int32(dims.count), dims, nil), "dataspace for \(name)")
         defer { H5Sclose(space) }
-        let dcpl = H5Pcreate(dit_h5p_dataset_create())
-        defer { H5Pclose(dcpl) }
-        if shape.allSatisfy({ $0 > 0 }) {
+        var dcpl = dit_h5p_default()
+        defer { if dcpl != dit_h5p_default() { H5Pclose(dcpl) } }
+        if gzip, shape.allSatisfy({ $0 > 0 }) {
+            dcpl = try check(H5Pcreate(dit_h5p_dataset_create()), "properties of \(name)")
             var chunk = dims
-            if shape.reduce(1, *) * 4 > 64 << 20 { chunk[0] = 1 }
+            for i in chunk.indices.dropLast() where chunk.reduce(1, *) * 4 > 64 << 20 { chunk[i] = 1 }
             try check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk), "chunking \(name)")
-            if gzip {
-                try check(H5Pset_shuffle(dcpl), "shuffle filter for \(name)")
-                try check(H5Pset_deflate(dcpl, 4), "gzip filter for \(name)")
-            }
+            try check(H5Pset_shuffle(dcpl), "shuffle filter for \(name)")
+            try check(H5Pset_deflate(dcpl, 4), "gzip filter for \(name)")
         }
         let set = try check(H5Dcreate2(file, name, dit_h5t_native_float(), space, dit_h5p_default(), dcpl, dit_h5p_default()),
                             "creating dataset \(name) in \(path)")
         defer { H5Dclose(set) }
-        try check(H5Dwrite(set, dit_h5t_native_float(), dit_h5s_all(), dit_h5s_all(), dit_h5p_default(), data),
-                  "writing dataset \(name) in \(path)")
+        if shape.allSatisfy({ $0 > 0 }) {
+            try check(H5Dwrite(set, dit_h5t_native_float(), dit_h5s_all(), dit_h5s_all(), dit_h5p_default(), data),
+                      "writing dataset \(name) in \(path)")
+        }
         for (k, v) in attributes { try Self.setAttribute(set, k, v, in: path) }
+    }
+
+    /// "/a/b" → "/a", "/a" → "/".
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
     }
 
     func setRootAttribute(_ key: String, _ value: H5Attr) throws {

@@ -72,37 +72,80 @@ final class HDF5DumpSource: DumpSource {
 
     private func index(file i: Int) throws {
         let f = files[i]
+        let root = i == 0 ? rawAttributes : try f.attributes("/")
         for step in try f.children("/") where step.hasPrefix("step_") {
             guard let k = Int(step.dropFirst(5)) else { continue }
+            let stepAttrs = try f.attributes("/\(step)")
             for g in try f.children("/\(step)") {
                 let group = "/\(step)/\(g)"
                 guard f.isGroup(group) else { continue }
+                // Format 2 (rank files): images, doubled, microbatch(es) on the
+                // micro-batch group, rank and stage at the root, timestep on
+                // the step; format 1 had them on every dataset.
+                var groupAttrs = g.hasPrefix("mb_") ? try f.attributes(group) : [:]
+                if g.hasPrefix("mb_") {
+                    for key in ["rank", "stage"] { if let v = root[key] { groupAttrs[key] = groupAttrs[key] ?? v } }
+                    if let t = stepAttrs["timestep"] { groupAttrs["timestep"] = groupAttrs["timestep"] ?? t }
+                    if groupAttrs["microbatch"] == nil, let m = Int(g.dropFirst(3)) { groupAttrs["microbatch"] = .int(m) }
+                }
+                // The attributes of image j of a group holding several micro-batches.
+                let perImage = groupAttrs["microbatches"]?.ints
+                func attributes(_ j: Int, _ base: [String: H5Attr]) -> [String: H5Attr] {
+                    guard let perImage, j < perImage.count else { return base }
+                    var a = base
+                    a["microbatch"] = .int(perImage[j])
+                    return a
+                }
                 for d in try f.children(group) {
-                    guard let (point, block) = DumpKey.point(named: d) else { continue }
                     let path = "\(group)/\(d)"
+                    if g.hasPrefix("mb_"), d.hasPrefix("blocks_"), let first = Int(d.dropFirst(7)) {
+                        // Consecutive blocks first, first+1, ... as the leading axis.
+                        let shape = try f.shape(path)
+                        guard shape.count >= 2, let images = groupAttrs["images"]?.ints, !images.isEmpty else {
+                            throw DiTError("\(f.path): \(path) is not a (blocks, rows, ...) dataset with 'images' on its group; not a dit dump file?")
+                        }
+                        let parts = try Self.parts(shape[1], images: images.count, doubled: groupAttrs["doubled"]?.int == 1, path, f.path)
+                        let rowSize = shape.dropFirst(2).reduce(1, *)
+                        for j in 0..<shape[0] {
+                            for (r, image) in images.enumerated() {
+                                let rows = (0..<parts).map { j * shape[1] + $0 * images.count + r }
+                                try add(DumpKey(step: k, point: .block, block: first + j, image: image), [parts] + shape.dropFirst(2),
+                                        Location(file: i, dataset: path, rows: rows, rowSize: rowSize, attributes: attributes(r, groupAttrs)))
+                            }
+                        }
+                        continue
+                    }
+                    guard let (point, block) = DumpKey.point(named: d) else { continue }
                     let shape = try f.shape(path)
-                    let attrs = try f.attributes(path)
                     let rowSize = shape.dropFirst().reduce(1, *)
                     if g.hasPrefix("image_"), let image = Int(g.dropFirst(6)) {
+                        let attrs = try f.attributes(path)
                         try add(DumpKey(step: k, point: point, block: block, image: image), shape,
                                 Location(file: i, dataset: path, rows: Array(0..<shape[0]), rowSize: rowSize, attributes: attrs))
                     } else if g.hasPrefix("mb_") {
+                        var attrs = groupAttrs
+                        if groupAttrs["images"] == nil { attrs = try f.attributes(path) }  // format 1
                         guard let images = attrs["images"]?.ints else {
                             throw DiTError("\(f.path): \(path) has no 'images' attribute; not a dit dump file?")
                         }
-                        let parts = attrs["doubled"]?.int == 1 ? 2 : 1
-                        guard shape.first == parts * images.count else {
-                            throw DiTError("\(f.path): \(path) has \(shape.first ?? 0) rows but \(images.count) images × \(parts)")
-                        }
+                        let parts = try Self.parts(shape.first ?? 0, images: images.count, doubled: attrs["doubled"]?.int == 1, path, f.path)
                         for (j, image) in images.enumerated() {
                             let rows = (0..<parts).map { $0 * images.count + j }
                             try add(DumpKey(step: k, point: point, block: block, image: image), [parts] + shape.dropFirst(),
-                                    Location(file: i, dataset: path, rows: rows, rowSize: rowSize, attributes: attrs))
+                                    Location(file: i, dataset: path, rows: rows, rowSize: rowSize, attributes: attributes(j, attrs)))
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Rows per image of a dataset with `rows` rows: 2 for [cond; uncond]
+    /// (only with guidance), else 1.
+    private static func parts(_ rows: Int, images: Int, doubled: Bool, _ path: String, _ file: String) throws -> Int {
+        if rows == images { return 1 }
+        if doubled, rows == 2 * images { return 2 }
+        throw DiTError("\(file): \(path) has \(rows) rows but \(images) images" + (doubled ? " × 1 or 2" : ""))
     }
 
     private func add(_ key: DumpKey, _ shape: [Int], _ location: Location) throws {

@@ -25,7 +25,7 @@ extension HDF5Sink {
         let blocks = plan.partition.ranges[stage]
         let dump = run.dump!
         return [
-            ("format", .string("dit-pipe activation dump")), ("format_version", .int(1)), ("layout", .string("rank")),
+            ("format", .string("dit-pipe activation dump")), ("format_version", .int(2)), ("layout", .string("rank")),
             ("program", .string("dit")), ("program_version", .string(DiTCommand.configuration.version)),
             ("model_config", .string(json(plan.model))),
             ("checkpoint", .string(checkpoint.path)), ("checkpoint_size", .int(size)), ("checkpoint_mtime", .string(mtime)),

@@ -21,9 +21,21 @@ final class HDF5Sink: ActivationSink {
     /// SIGKILL once step k−1 is flushed (scripts/test-dump.sh).
     let killAfterStep: Int?
 
+    /// The kept rows of one recorded tensor of one micro-batch: p parts
+    /// (p = 2 for [cond; uncond]) of `images.count` rows each.
+    struct Record {
+        let step: Int, microbatch: Int, timestep: Int
+        let point: DumpPoint, block: Int?
+        let images: [Int]
+        let doubled: Bool
+        let shape: [Int]
+        let buffer: [Float]
+        var count: Int { shape.reduce(1, *) }
+        var parts: Int { shape[0] / images.count }
+    }
+
     enum Job {
-        case dataset(name: String, shape: [Int], attributes: [(String, H5Attr)], buffer: [Float])
-        case group(String, [(String, H5Attr)])
+        case record(Record)
         case root(String, H5Attr)
         case flush(step: Int)
         case close
@@ -38,7 +50,10 @@ final class HDF5Sink: ActivationSink {
     private var flushedStep = -1
     private var opened = false
     private var finished = false
-    private var startedSteps = Set<Int>()
+    /// A step's records are held by the writer until the step ends, then
+    /// written as one group; over this many bytes, they are written at once,
+    /// one group per micro-batch.
+    let maxPendingBytes = 64 << 20
     private var hashing = false
     private var thread: Thread?
 
@@ -104,19 +119,10 @@ final class HDF5Sink: ActivationSink {
                 (out.baseAddress! + i * layout.rowSize).update(from: data + r * layout.rowSize, count: layout.rowSize)
             }
         }
-        if !startedSteps.contains(step) {
-            startedSteps.insert(step)
-            enqueue(.group("/step_\(step)", [("step", .int(step)), ("timestep", .int(rows.timestep))]), bytes: 0)
-        }
-        var attributes: [(String, H5Attr)] = [
-            ("point", .string(point.rawValue)), ("step", .int(step)), ("timestep", .int(rows.timestep)),
-            ("images", .ints(keep.map { rows.images[$0] })), ("doubled", .int(layout.parts == 2 ? 1 : 0)),
-            ("microbatch", .int(microbatch)), ("stage", .int(stage)), ("rank", .int(rank)),
-        ]
-        if let block { attributes.append(("block", .int(block))) }
-        let name = "/step_\(step)/mb_\(microbatch)/" + DumpKey(step: step, point: point, block: block, image: 0).pointName
-        let rowShape = [rowIndices.count] + shape.dropFirst()
-        try enqueueChecked(.dataset(name: name, shape: rowShape, attributes: attributes, buffer: buffer), bytes: count * 4)
+        let record = Record(step: step, microbatch: microbatch, timestep: rows.timestep, point: point, block: block,
+                            images: keep.map { rows.images[$0] }, doubled: rows.doubled,
+                            shape: [rowIndices.count] + shape.dropFirst(), buffer: buffer)
+        try enqueueChecked(.record(record), bytes: count * 4)
     }
 
     func endStep(_ step: Int) throws {
@@ -149,8 +155,12 @@ final class HDF5Sink: ActivationSink {
     private func takeBuffer(_ count: Int) -> [Float] {
         lock.lock()
         defer { lock.unlock() }
-        if let i = pool.firstIndex(where: { $0.count >= count }) { return pool.remove(at: i) }
-        return [Float](repeating: 0, count: count)
+        // The smallest pooled buffer that fits, so that small points do not
+        // take the blocks' buffers.
+        var best: Int?
+        for (i, b) in pool.enumerated() where b.count >= count && (best == nil || b.count < pool[best!].count) { best = i }
+        if let best { return pool.remove(at: best) }
+        return [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
     }
 
     private func enqueue(_ job: Job, bytes: Int) {
@@ -166,10 +176,13 @@ final class HDF5Sink: ActivationSink {
     private func enqueueChecked(_ job: Job, bytes: Int) throws {
         lock.lock()
         defer { lock.unlock() }
-        while failure == nil && queuedBytes > 0 && queuedBytes + bytes > maxQueuedBytes { lock.wait() }
+        while failure == nil && queuedBytes > 0 && queuedBytes + bytes > maxQueuedBytes { lock.broadcast(); lock.wait() }
         if let failure { throw failure }
         jobs.append(job)
         queuedBytes += bytes
+        // The writer only holds records until their step ends: wake it for
+        // the flush, or when the queue fills, not for every record.
+        if case .record = job, queuedBytes < maxQueuedBytes / 4 { return }
         lock.broadcast()
     }
 
@@ -191,6 +204,22 @@ final class HDF5Sink: ActivationSink {
         lock.broadcast()
         lock.unlock()
         var current = "opening"
+        // Records of steps not yet written; their bytes no longer count as queued.
+        var pending: [Int: [Record]] = [:]
+        var pendingBytes = 0
+        var scratch: [Float] = []
+        func writeStep(_ step: Int, separately: Bool) throws {
+            guard let records = pending.removeValue(forKey: step) else { return }
+            pendingBytes -= records.reduce(0) { $0 + $1.count * 4 }
+            let groups = Self.groups(records, separately: separately)
+            for g in groups {
+                current = "step \(step), micro-batch \(g[0].microbatch)"
+                try write(g, scratch: &scratch, to: file)
+            }
+            lock.lock()
+            for r in records where pool.count < 64 { pool.append(r.buffer) }
+            lock.unlock()
+        }
         do {
             while true {
                 lock.lock()
@@ -201,23 +230,20 @@ final class HDF5Sink: ActivationSink {
                 if head > 256 { jobs.removeFirst(head); head = 0 }
                 lock.unlock()
                 switch job {
-                case let .dataset(name, shape, attributes, buffer):
-                    current = name
-                    try buffer.withUnsafeBufferPointer {
-                        try file.write(name, shape: shape, data: $0.baseAddress!, gzip: compress, attributes: attributes)
-                    }
-                    let bytes = shape.reduce(1, *) * 4
+                case let .record(r):
+                    pending[r.step, default: []].append(r)
+                    pendingBytes += r.count * 4
                     lock.lock()
-                    queuedBytes -= bytes
-                    if pool.count < 64 { pool.append(buffer) }
+                    queuedBytes -= r.count * 4
                     lock.broadcast()
                     lock.unlock()
-                case let .group(name, attributes):
-                    current = name
-                    try file.group(name, attributes: attributes)
+                    if pendingBytes > maxPendingBytes {
+                        for step in pending.keys.sorted() { try writeStep(step, separately: true) }
+                    }
                 case let .root(key, value):
                     try file.setRootAttribute(key, value)
                 case let .flush(step):
+                    try writeStep(step, separately: false)
                     current = "step \(step)"
                     try file.flush()
                     lock.lock()
@@ -225,6 +251,7 @@ final class HDF5Sink: ActivationSink {
                     lock.broadcast()
                     lock.unlock()
                 case .close:
+                    for step in pending.keys.sorted() { try writeStep(step, separately: false) }
                     current = "closing"
                     try file.close()
                     if rename(partialPath, finalPath) != 0 {
@@ -243,6 +270,83 @@ final class HDF5Sink: ActivationSink {
                 why = "disk full (\(String(cString: strerror(code == 0 ? ENOSPC : code))))"
             }
             finish(error: DiTError("dump \(finalPath): \(why) while writing \(current); removed the unfinished file \(partialPath); free space or dump fewer steps/points (--dump-steps, --dump-points)"))
+        }
+    }
+
+    /// A step's records split into groups that are written as one
+    /// `/step_k/mb_m` group each: all micro-batches together when every
+    /// point has each of them once with the same row shape, else one group
+    /// per micro-batch.
+    static func groups(_ records: [Record], separately: Bool) -> [[Record]] {
+        let byMicrobatch = Dictionary(grouping: records, by: \.microbatch).sorted { $0.key < $1.key }.map(\.value)
+        if separately || byMicrobatch.count == 1 { return byMicrobatch }
+        let byPoint = Dictionary(grouping: records) { DumpKey(step: 0, point: $0.point, block: $0.block, image: 0) }
+        let together = byPoint.values.allSatisfy { rs in
+            rs.count == byMicrobatch.count && Set(rs.map(\.microbatch)).count == rs.count
+                && rs.allSatisfy { $0.shape.dropFirst() == rs[0].shape.dropFirst() && $0.parts == rs[0].parts }
+        }
+        return together ? [records] : byMicrobatch
+    }
+
+    /// Writes records of one step as the group `/step_k/mb_m` (m: the first
+    /// micro-batch): images concatenated in micro-batch order, rows
+    /// [cond of every image; uncond of every image], and the blocks stacked
+    /// as `blocks_{f}` datasets of consecutive blocks.
+    func write(_ records: [Record], scratch: inout [Float], to file: DumpH5File) throws {
+        let step = records[0].step
+        let microbatches = Set(records.map(\.microbatch)).sorted()
+        var imagesOf: [Int: [Int]] = [:]
+        for r in records where imagesOf[r.microbatch] == nil { imagesOf[r.microbatch] = r.images }
+        let images = microbatches.flatMap { imagesOf[$0]! }
+        try file.group("/step_\(step)", attributes: [("step", .int(step)), ("timestep", .int(records[0].timestep))])
+        var group = "/step_\(step)/mb_\(microbatches[0])"
+        var suffix = 1
+        while file.hasGroup(group) { group = "/step_\(step)/mb_\(microbatches[0])_\(suffix)"; suffix += 1 }
+        try file.group(group, attributes: [
+            ("images", .ints(images)), ("doubled", .int(records[0].doubled ? 1 : 0)), ("microbatch", .int(microbatches[0])),
+            ("microbatches", .ints(microbatches.flatMap { Array(repeating: $0, count: imagesOf[$0]!.count) })),
+        ])
+        let byPoint = Dictionary(grouping: records) { DumpKey(step: 0, point: $0.point, block: $0.block, image: 0) }
+        // Copies one point's records (sorted by micro-batch) into `out`:
+        // part 0 of every micro-batch, then part 1.
+        func gather(_ rs: [Record], into out: UnsafeMutablePointer<Float>) -> [Int] {
+            let parts = rs[0].parts, rowSize = rs[0].shape.dropFirst().reduce(1, *)
+            var o = 0
+            for part in 0..<parts {
+                for r in rs {
+                    let size = r.images.count * rowSize
+                    r.buffer.withUnsafeBufferPointer { (out + o).update(from: $0.baseAddress! + part * size, count: size) }
+                    o += size
+                }
+            }
+            return [parts * images.count] + rs[0].shape.dropFirst()
+        }
+        func ensure(_ count: Int) {
+            if scratch.count < count { scratch = [Float](unsafeUninitializedCapacity: count) { _, n in n = count } }
+        }
+        for (key, rs) in byPoint.sorted(by: { $0.key < $1.key }) where key.point != .block {
+            let sorted = rs.sorted { $0.microbatch < $1.microbatch }
+            ensure(rs.reduce(0) { $0 + $1.count })
+            try scratch.withUnsafeMutableBufferPointer { out in
+                let shape = gather(sorted, into: out.baseAddress!)
+                try file.write("\(group)/\(key.pointName)", shape: shape, data: out.baseAddress!, gzip: compress)
+            }
+        }
+        // Runs of consecutive blocks.
+        let blocks = byPoint.keys.compactMap(\.block).sorted()
+        var start = 0
+        while start < blocks.count {
+            var end = start + 1
+            while end < blocks.count && blocks[end] == blocks[end - 1] + 1 { end += 1 }
+            let run = blocks[start..<end].map { b in byPoint[DumpKey(step: 0, point: .block, block: b, image: 0)]!.sorted { $0.microbatch < $1.microbatch } }
+            let slab = run[0].reduce(0) { $0 + $1.count }
+            ensure(slab * run.count)
+            try scratch.withUnsafeMutableBufferPointer { out in
+                var shape: [Int] = []
+                for (i, rs) in run.enumerated() { shape = gather(rs, into: out.baseAddress! + i * slab) }
+                try file.write("\(group)/blocks_\(blocks[start])", shape: [run.count] + shape, data: out.baseAddress!, gzip: compress)
+            }
+            start = end
         }
     }
 

@@ -32,18 +32,13 @@ struct ProfileCommand: ParsableCommand {
         let model = try DiT(checkpoint: ckpt)
         let c = model.config, n = batch
         Gemm.threads = threads
-        let ws = Workspace(config: c, maxBatch: n)
-        let x = Tensor(shape: [n, c.inChannels, c.inputSize, c.inputSize])
-        for i in 0..<x.count { x[i] = sinf(Float(i) * 0.37) }
-        let t = (0..<n).map { Float(($0 * 397) % 1000) }, y = (0..<n).map { ($0 * 131) % c.numClasses }
-        let tokens = Tensor(shape: [n * c.tokens, c.hiddenSize]), cond = Tensor(shape: [n, c.hiddenSize])
-        let out = Tensor(shape: [n, c.outChannels, c.inputSize, c.inputSize])
+        let pass = SyntheticForward(model: model, batch: n)
         func forward() {
             Profiler.start()
-            model.embed(x: x.pointer, t: t, y: y, tokens: tokens, c: cond, workspace: ws)
+            pass.embed()
             Profiler.lap(.embed)
-            model.runBlocks(tokens: tokens, c: cond, batch: n, workspace: ws)
-            model.finish(tokens: tokens, c: cond, batch: n, workspace: ws, into: out.data)
+            pass.blocks()
+            pass.finish()
             Profiler.lap(.unpatchify)
         }
         forward()
