@@ -27,6 +27,10 @@ timeout 120 $DIT sample "${RUN[@]}" --output-dir $T/o1 --dump $T/one.h5 --dump-s
 out=$($DIT dump compare $T/one.h5 $T/four.h5 --rtol 0 --atol 0 2>&1)
 grep -q "OK: every compared value is identical" <<<"$out" && grep -q "compared 378 entries" <<<"$out" \
   && ok "1-stage and 4-stage dumps compare equal ($(grep -o 'compared [0-9]* entries' <<<"$out"))" || bad "1 vs 4 stages" "$out"
+DIT_TEST_DUMP_PENDING_BYTES=1 timeout 120 $DIT sample "${RUN[@]}" --output-dir $T/os --dump $T/split.h5 --dump-steps all >$T/split.log 2>&1 \
+  && out=$($DIT dump compare $T/split.h5 $T/one.h5 --rtol 0 --atol 0 2>&1) && grep -q "identical" <<<"$out" && grep -q "compared 378 entries" <<<"$out" \
+  && python3 -c "import h5py, sys; g = set(h5py.File(sys.argv[1])['step_5']); assert {'mb_0', 'mb_0_1', 'mb_3'} <= g, g" $T/split.rank0.h5 \
+  && ok "steps over the pending limit, written one group per micro-batch and record, compare equal" || bad "pending limit" "$(tail -3 $T/split.log) $out"
 timeout 60 $DIT dump merge $T/merged.h5 $T/four.h5 >/dev/null 2>&1 && out=$($DIT dump compare $T/merged.h5 $T/one.rank0.h5 --rtol 0 --atol 0 2>&1) \
   && grep -q "identical" <<<"$out" && ok "merged 4-stage file compares equal to the 1-stage file" || bad "merge" "$out"
 
@@ -68,6 +72,8 @@ for path in sys.argv[1:]:
         assert not missing, (path, missing)
         json.loads(f.attrs["model_config"])
         merged = f.attrs["layout"] == "merged"
+        if not merged:
+            assert f.attrs["format_version"] == 2 and {"rank", "stage", "blocks"} <= set(f.attrs), path
         n = 0
         def visit(name, obj):
             global n
@@ -75,10 +81,24 @@ for path in sys.argv[1:]:
             if isinstance(obj, h5py.Dataset):
                 a = obj[()]
                 assert a.dtype == np.float32 and np.isfinite(a).all(), name
-                need = {"point", "step", "timestep", "doubled", "stage", "rank", "microbatch"} | ({"image"} if merged else {"images"})
-                if attrs["point"] == "block": need.add("block")
-                assert need <= set(attrs), (path, name, set(attrs))
-                assert obj.chunks is not None, name
+                assert obj.chunks is None, name  # contiguous when not compressed
+                if merged:
+                    need = {"point", "step", "timestep", "doubled", "stage", "rank", "microbatch", "image"}
+                    if attrs["point"] == "block": need.add("block")
+                    assert need <= set(attrs), (path, name, set(attrs))
+                else:  # /step_k/mb_m/{point} or blocks_{first}: attributes on the groups
+                    step, mb, leaf = name.split("/")
+                    g = obj.parent
+                    assert {"images", "doubled", "microbatch", "microbatches"} <= set(g.attrs), (path, name, set(g.attrs))
+                    assert g.attrs["microbatch"] == int(mb[3:].split("_")[0]) == min(g.attrs["microbatches"]), name
+                    assert len(g.attrs["microbatches"]) == len(g.attrs["images"]) and {"step", "timestep"} <= set(f[step].attrs), name
+                    rows = a.shape[1] if leaf.startswith("blocks_") else a.shape[0]
+                    assert rows in (len(g.attrs["images"]), 2 * len(g.attrs["images"])), (name, a.shape)
+                    if leaf.startswith("blocks_"):
+                        first = int(leaf[7:])
+                        assert set(range(first, first + a.shape[0])) <= set(f.attrs["blocks"]), (name, a.shape)
+                    else:
+                        assert leaf in {"x_t", "embed", "c", "final", "model_out"}, name
                 n += 1
             else:
                 assert {"step", "timestep"} <= set(attrs) or "/" in name, (name, attrs)
@@ -135,7 +155,7 @@ expect_error "merge of different models" "different model" "$T/bad-merge.h5*" --
 
 # 6. ls and show.
 out=$($DIT dump ls $T/one.rank0.h5 2>&1)
-grep -qE "block_3  float32 4×16×[0-9]+  block=3 doubled=1 images=\[0, 1\]" <<<"$out" && ok "dump ls shows shapes and attributes" || bad "dump ls" "$(head -5 <<<"$out")"
+grep -qE "mb_0/  doubled=1 images=\[0, 1, 2, 3, 4, 5, 6\] microbatch=0 microbatches=\[0, 0, 1, 1, 2, 2, 3\]" <<<"$out" && grep -qE "blocks_0  float32 4×14×16×[0-9]+" <<<"$out" && ok "dump ls shows shapes and attributes" || bad "dump ls" "$(head -5 <<<"$out")"
 out=$($DIT dump show $T/one.h5 final --step 5 --image 6 2>&1)
 grep -qE "step 5 image 6 final .*NaN 0  Inf 0" <<<"$out" && ok "dump show: $(cut -c1-90 <<<"$out")" || bad "dump show" "$out"
 

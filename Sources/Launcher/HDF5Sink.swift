@@ -53,7 +53,8 @@ final class HDF5Sink: ActivationSink {
     /// A step's records are held by the writer until the step ends, then
     /// written as one group; over this many bytes, they are written at once,
     /// one group per micro-batch.
-    let maxPendingBytes = 64 << 20
+    /// (DIT_TEST_DUMP_PENDING_BYTES overrides it, for scripts/test-dump.sh.)
+    let maxPendingBytes = ProcessInfo.processInfo.environment["DIT_TEST_DUMP_PENDING_BYTES"].flatMap { Int($0) } ?? 64 << 20
     private var hashing = false
     private var thread: Thread?
 
