@@ -40,8 +40,12 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let ranks = try traces.map(load).sorted { $0.rank < $1.rank }
         guard let first = ranks.first, !ranks.allSatisfy({ $0.spans.isEmpty }) else { throw DiTError("no spans in the traces") }
-        let start = ranks.flatMap { $0.spans.map(\.start) }.min()!
-        let end = ranks.flatMap { $0.spans.map { $0.start + $0.duration } }.max()!
+        // The run spans from the first forward (stage 0's F0@0) to the last
+        // compute or sampler span: waiting for slower ranks to start up is
+        // not part of the schedule.
+        let work = ranks.flatMap { $0.spans.filter { $0.category == "compute" || $0.category == "sampler" } }
+        let start = work.map(\.start).min() ?? ranks.flatMap { $0.spans.map(\.start) }.min()!
+        let end = work.map { $0.start + $0.duration }.max() ?? ranks.flatMap { $0.spans.map { $0.start + $0.duration } }.max()!
         let wall = end - start
         print(String(format: "wall %.3f s over %d rank(s); %d steps × %d micro-batches × %d stages", wall, ranks.count,
                      first.steps, first.microbatches, first.stages))
@@ -49,7 +53,11 @@ struct ReportCommand: ParsableCommand {
         var bubbles: [Double] = []
         for r in ranks {
             func total(_ cats: Set<String>) -> Double { r.spans.filter { cats.contains($0.category) }.map(\.duration).reduce(0, +) }
-            let busy = total(["compute", "sampler"]), wait = total(["wait"]), comm = total(["send", "receive"])
+            func clipped(_ cats: Set<String>) -> Double {
+                r.spans.filter { cats.contains($0.category) }
+                    .map { max(0, min($0.start + $0.duration, end) - max($0.start, start)) }.reduce(0, +)
+            }
+            let busy = total(["compute", "sampler"]), wait = clipped(["wait"]), comm = total(["send", "receive"])
             let idle = max(0, 1 - busy / wall)
             bubbles.append(idle)
             print(String(format: "%4d %5d   %6.2f   %11.2f   %11.2f   %15.2f", r.rank, r.stage, 100 * busy / wall,

@@ -239,11 +239,11 @@ public final class PipelineRunner {
                 } catch { pollError = pollError ?? error }
             }
         } else {
-            // Sleep in short slices with progress calls between, so message
+            // Sleep in 1 ms slices with progress calls between, so message
             // latency stays far below a block and does not skew the study.
             let end = Date().addingTimeInterval(simulatedBlockSeconds * Double(plan.partition.ranges[stage].count))
             while case let left = end.timeIntervalSinceNow, left > 0 {
-                usleep(UInt32(min(left, 250e-6) * 1e6))
+                usleep(UInt32(min(left, 1e-3) * 1e6))
                 try transport?.progress()
             }
         }
