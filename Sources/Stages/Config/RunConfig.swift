@@ -123,12 +123,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
             let base = URL(fileURLWithPath: path).deletingLastPathComponent()
             // Paths in an experiment file are relative to the repository root
             // when they exist there, else to the file.
-            for kp in [\RunConfig.checkpoint] where !config[keyPath: kp].isEmpty {
-                let p = config[keyPath: kp]
-                if !p.hasPrefix("/"), !FileManager.default.fileExists(atPath: p),
-                   FileManager.default.fileExists(atPath: base.appendingPathComponent(p).path) {
-                    config[keyPath: kp] = base.appendingPathComponent(p).path
-                }
+            let p = config.checkpoint, beside = base.appendingPathComponent(p).path
+            if !p.isEmpty, !p.hasPrefix("/"), !FileManager.default.fileExists(atPath: p),
+               FileManager.default.fileExists(atPath: beside) {
+                config.checkpoint = beside
             }
             return config
         } catch let e as DiTError {
@@ -175,8 +173,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 try need(b.count == stages && b.allSatisfy { $0 >= 1 } && b.reduce(0, +) == model.depth, "partition",
                          "\(b) must list \(stages) positive block counts summing to depth \(model.depth)")
             }
-            let steps = try Respacing.timesteps(GaussianDiffusion.trainingSteps, effectiveRespacing).count
-            _ = steps
+            // The respacing must be realisable (e.g. ddimN needs an integer stride).
+            _ = try Respacing.timesteps(GaussianDiffusion.trainingSteps, effectiveRespacing)
         }
     }
 }
