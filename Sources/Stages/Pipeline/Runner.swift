@@ -174,7 +174,7 @@ public final class PipelineRunner {
     }
 
     /// Releases the consumed input buffer and re-posts its receive.
-    func release(_ slot: MessageBuffer) throws {
+    func releaseInput() throws {
         let consumed = receiveSeq - 1
         if consumed + 2 < totalReceives { try postReceive(seq: consumed + 2) }
         currentInput = nil
@@ -227,7 +227,7 @@ public final class PipelineRunner {
             let input = currentInput!
             tokens.data.update(from: input.payload, count: tokens.count)
             cond.data.update(from: input.payload + tokens.count, count: cond.count)
-            try release(input)
+            try releaseInput()
         }
 
         var pollError: Error?
@@ -296,7 +296,7 @@ public final class PipelineRunner {
                            clipDenoised: plan.run.clipDenoised)
             }
         }
-        if let input = currentInput { try release(input) }
+        if currentInput != nil { try releaseInput() }
         trace?.add("U\(m)@\(k)", "sampler", from: start, step: k, microbatch: m)
         if m == schedule.microbatches - 1 { try sink?.endStep(k) }
         onUpdate?(k, m)

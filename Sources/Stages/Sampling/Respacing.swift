@@ -1,3 +1,5 @@
+import Foundation
+
 /// Upstream `space_timesteps`: which of the original diffusion steps a
 /// shortened schedule keeps.
 public enum Respacing {
@@ -39,17 +41,4 @@ public enum Respacing {
         }
         return steps.sorted()
     }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: Set<Character>) -> Substring {
-        var s = self
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return s
-    }
-}
-
-extension Set where Element == Character {
-    static let whitespaces: Set<Character> = [" ", "\t"]
 }
