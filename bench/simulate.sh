@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIT=${DIT:-.build/release/dit}
-BLOCK=${BLOCK_SECONDS:-0.004}
+BLOCK=${BLOCK_SECONDS:-0.05}
 STEPS=${STEPS:-10}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 out=$(mktemp -d)

@@ -28,6 +28,19 @@ final class PipelineTests: XCTestCase {
         }
     }
 
+    func testShallowReturnBuffersStallTheRing() throws {
+        // M = 2S: up to M − S model outputs wait at stage 0 while it feeds
+        // the rest of the step. With only two buffers there (the old
+        // runner), the last stage blocks on its sends and the stall stays.
+        let schedule = Schedule(stages: 8, microbatches: 16, steps: 10)
+        let shallow = try schedule.simulate(capacity: { _, _ in 2 + Schedule.sendSlots }, cost: { _ in 1 })
+        XCTAssertGreaterThan(Schedule.bubble(of: shallow, stages: 8), schedule.predictedBubble + 0.01)
+        let runner = try schedule.simulate(cost: { _ in 1 })
+        XCTAssertEqual(Schedule.bubble(of: runner, stages: 8), schedule.predictedBubble, accuracy: 1e-12)
+        XCTAssertEqual(schedule.receiveDepth(stage: 0), 16)
+        XCTAssertEqual(schedule.receiveDepth(stage: 3), 2)
+    }
+
     func testCheckerFindsFaults() {
         // Stage 1 expects micro-batch 1 first: mismatched order.
         let swapped = Schedule(stages: 2, microbatches: 2, steps: 1, actions: [

@@ -2,8 +2,9 @@ import Foundation
 import Tensors
 
 /// Interprets one rank's actions of a `Schedule`: receives into pre-posted
-/// double buffers, computes its slice of the model, sends with at most two
-/// messages in flight per channel, and (on stage 0) runs the sampler.
+/// buffers (`Schedule.receiveDepth`), computes its slice of the model, sends
+/// with at most `Schedule.sendSlots` messages in flight, and (on stage 0)
+/// runs the sampler.
 /// Single-process sampling is the same runner with one stage.
 public final class PipelineRunner {
     public let plan: SamplingPlan
@@ -82,9 +83,10 @@ public final class PipelineRunner {
         let inFloats = stage == 0 ? plan.outputFloats : plan.activationFloats
         let outFloats = stage == last ? plan.outputFloats : plan.activationFloats
         totalReceives = plan.stages == 1 ? 0 : actions.filter { if case .receive = $0 { return true } else { return false } }.count
-        receiveSlots = plan.stages == 1 ? [] : (0..<2).map { _ in MessageBuffer(floats: inFloats) }
-        sendSlots = plan.stages == 1 ? [] : (0..<2).map { _ in MessageBuffer(floats: outFloats) }
-        for n in 0..<min(2, totalReceives) { try postReceive(seq: n) }
+        let depth = schedule.receiveDepth(stage: stage)
+        receiveSlots = plan.stages == 1 ? [] : (0..<depth).map { _ in MessageBuffer(floats: inFloats) }
+        sendSlots = plan.stages == 1 ? [] : (0..<Schedule.sendSlots).map { _ in MessageBuffer(floats: outFloats) }
+        for n in 0..<min(receiveSlots.count, totalReceives) { try postReceive(seq: n) }
     }
 
     public var isDone: Bool { pc == actions.count && sendSlots.allSatisfy { $0.request == nil } }
@@ -93,13 +95,13 @@ public final class PipelineRunner {
     var incomingTag: Int { stage == 0 ? Self.outputTag : Self.activationTag }
 
     func postReceive(seq: Int) throws {
-        let slot = receiveSlots[seq % 2]
+        let slot = receiveSlots[seq % receiveSlots.count]
         slot.request = try transport!.postReceive(slot.raw, bytes: slot.bytes, from: incomingPeer, tag: incomingTag)
     }
 
     /// The requests this rank is blocked on, for a blocking wait.
     public var blockingRequests: [Int] {
-        if pc < actions.count, case .receive = actions[pc], let r = receiveSlots[receiveSeq % 2].request { return [r] }
+        if pc < actions.count, case .receive = actions[pc], let r = receiveSlots[receiveSeq % receiveSlots.count].request { return [r] }
         return sendSlots.compactMap(\.request)
     }
 
@@ -134,7 +136,7 @@ public final class PipelineRunner {
     func execute(_ action: Action) throws -> Bool {
         switch action {
         case let .receive(k, m, from):
-            let slot = receiveSlots[receiveSeq % 2]
+            let slot = receiveSlots[receiveSeq % receiveSlots.count]
             if let r = slot.request {
                 guard try transport!.test(r) else { return false }
                 slot.request = nil
@@ -176,13 +178,13 @@ public final class PipelineRunner {
     /// Releases the consumed input buffer and re-posts its receive.
     func releaseInput() throws {
         let consumed = receiveSeq - 1
-        if consumed + 2 < totalReceives { try postReceive(seq: consumed + 2) }
+        if consumed + receiveSlots.count < totalReceives { try postReceive(seq: consumed + receiveSlots.count) }
         currentInput = nil
     }
 
     /// The next send buffer, once its previous message has left.
     func acquireSendSlot() throws -> MessageBuffer {
-        let slot = sendSlots[sendSeq % 2]
+        let slot = sendSlots[sendSeq % sendSlots.count]
         if let r = slot.request {
             let start = trace?.now ?? 0
             while try !transport!.test(r) { try transport!.waitAny([r]) }
@@ -239,11 +241,12 @@ public final class PipelineRunner {
                 } catch { pollError = pollError ?? error }
             }
         } else {
-            // Sleep in 1 ms slices with progress calls between, so message
-            // latency stays far below a block and does not skew the study.
+            // Sleep in 2 ms slices with progress calls between, so message
+            // latency stays far below a block and does not skew the study;
+            // shorter slices only add wake-ups when 28 ranks share 2 cores.
             let end = Date().addingTimeInterval(simulatedBlockSeconds * Double(plan.partition.ranges[stage].count))
             while case let left = end.timeIntervalSinceNow, left > 0 {
-                usleep(UInt32(min(left, 1e-3) * 1e6))
+                usleep(UInt32(min(left, 2e-3) * 1e6))
                 try transport?.progress()
             }
         }

@@ -9,10 +9,10 @@ extension Schedule {
 
     /// Every send is matched by a receive of the same (step, micro-batch) on
     /// the other side, in the same order; every forward's input has arrived
-    /// (or, on stage 0, was updated); with at most `capacity` unconsumed
-    /// messages per channel the run completes (no deadlock). Throws the
+    /// (or, on stage 0, was updated); with the runner's buffers (see
+    /// `capacity(from:to:)`) the run completes (no deadlock). Throws the
     /// first fault.
-    public func check(capacity: Int = 2) throws {
+    public func check(capacity: ((Int, Int) -> Int)? = nil) throws {
         _ = try simulate(capacity: capacity, cost: { _ in 1 })
     }
 
@@ -24,12 +24,18 @@ extension Schedule {
         public let end: Double
     }
 
-    /// Runs every stage's actions in order with per-channel FIFO queues
-    /// bounded by `capacity`; forward on stage s takes `cost(s)` time, other
-    /// actions none. Returns the spans, or the fault that stops the run.
-    public func simulate(capacity: Int = 2, cost: (Int) -> Double) throws -> [Span] {
+    /// Runs every stage's actions in order with per-channel FIFO queues;
+    /// forward on stage s takes `cost(s)` time, other actions none. A send
+    /// that finds `capacity(from, to)` messages of its channel unconsumed
+    /// blocks until the oldest is received, and its stage's clock moves to
+    /// that time: the stalls a too-shallow buffer causes show in the spans.
+    /// `capacity` defaults to the runner's buffers. Returns the spans, or the
+    /// fault that stops the run.
+    public func simulate(capacity: ((Int, Int) -> Int)? = nil, cost: (Int) -> Double) throws -> [Span] {
         struct Message { let step: Int; let microbatch: Int; let time: Double }
+        let capacity = capacity ?? self.capacity(from:to:)
         var queues: [Int: [Message]] = [:]           // key: from * stages + to
+        var sent: [Int: Int] = [:], consumedAt: [Int: [Double]] = [:]
         var pc = [Int](repeating: 0, count: stages)
         var clock = [Double](repeating: 0, count: stages)
         var ready = [Set<[Int]>](repeating: [], count: stages)   // inputs present: [step, mb]
@@ -58,11 +64,16 @@ extension Schedule {
                     guard pendingOutput[s].remove([k, m]) != nil else {
                         throw fault(s, a, "sends micro-batch \(m) of step \(k) before computing it")
                     }
-                    let key = s * stages + to
-                    if queues[key, default: []].count >= capacity {
-                        pendingOutput[s].insert([k, m])
-                        continue   // blocked: the receiver has not consumed enough
+                    let key = s * stages + to, n = sent[key, default: 0], c = capacity(s, to)
+                    if n >= c {
+                        // Message n − c must have been received first.
+                        guard let freed = consumedAt[key]?.dropFirst(n - c).first else {
+                            pendingOutput[s].insert([k, m])
+                            continue   // blocked: the receiver has not consumed enough
+                        }
+                        clock[s] = max(clock[s], freed)
                     }
+                    sent[key] = n + 1
                     queues[key, default: []].append(Message(step: k, microbatch: m, time: clock[s]))
                 case let .receive(k, m, from):
                     let key = from * stages + s
@@ -72,6 +83,7 @@ extension Schedule {
                     }
                     queues[key]!.removeFirst()
                     clock[s] = max(clock[s], head.time)
+                    consumedAt[key, default: []].append(clock[s])
                     // Stage 0 receives model outputs; others receive activations.
                     ready[s].insert(s == 0 ? [k, m, 1] : [k, m])
                 case let .update(k, m):

@@ -58,6 +58,27 @@ public struct Schedule: Equatable, Sendable {
         self.actions = actions
     }
 
+    /// Send buffers per rank: a rank blocks before computing the next
+    /// message's output while both still travel.
+    public static let sendSlots = 2
+
+    /// Receives a stage keeps posted. Stages 1… take activations, which the
+    /// next forward consumes at once: two buffers hide the transfer. Stage 0
+    /// takes model outputs (latent-sized, small) that wait until it has
+    /// fed all micro-batches of the step: with M > S up to M − S of them
+    /// queue, so it posts one buffer per micro-batch — with two, the last
+    /// stage stalls on its sends while stage 0 finishes the step, and that
+    /// stall stays in the makespan.
+    public func receiveDepth(stage: Int) -> Int {
+        stage == 0 ? max(2, microbatches) : 2
+    }
+
+    /// Messages of one channel that may be sent and not yet received before
+    /// the sender blocks: the receiver's posted buffers plus the sender's.
+    public func capacity(from: Int, to: Int) -> Int {
+        receiveDepth(stage: to) + Self.sendSlots
+    }
+
     /// The idle fraction of an ideal pipeline whose stages cost the same:
     /// (S − 1) / (K·M + S − 1).
     public var predictedBubble: Double {
