@@ -36,14 +36,14 @@ def read(p):
     b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8+n])
     meta = h.pop("__metadata__", {}); out = {}
     for k, v in h.items():
-        dt = {"F32": "<f4", "I64": "<i8"}[v["dtype"]]; s, e = v["data_offsets"]
+        dt = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}[v["dtype"]]; s, e = v["data_offsets"]
         out[k] = np.frombuffer(b[8+n+s:8+n+e], dtype=dt).reshape(v["shape"])
     return out, meta
 def write(p, t, meta=None, dtype_override=None):
     h, off, blobs = {}, 0, []
     if meta: h["__metadata__"] = meta
     for k, a in t.items():
-        code = {"float32": "F32", "int64": "I64"}[a.dtype.name]
+        code = {"float32": "F32", "float16": "F16", "int64": "I64"}[a.dtype.name]
         if dtype_override and k in dtype_override: code = dtype_override[k]
         h[k] = {"dtype": code, "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}; off += a.nbytes; blobs.append(a.tobytes())
     j = json.dumps(h).encode(); j += b" " * (-len(j) % 8)
@@ -58,6 +58,7 @@ e = dict(w); e["blocks.0.extra"] = np.zeros(3, np.float32); write(f"{T}/extra.sa
 s = dict(w); s["blocks.1.attn.proj.weight"] = np.zeros((64, 63), np.float32); write(f"{T}/shape.safetensors", s, meta)
 x = io["x"]; t = io["t"]; y = io["y"]
 write(f"{T}/in-channels.safetensors", {"x": np.zeros((4, 3, 8, 8), np.float32), "t": t, "y": y})
+v, _ = read("Tests/Fixtures/vae-tiny.safetensors"); del v["decoder.conv_out.bias"]; write(f"{T}/vae-missing.safetensors", v)
 write(f"{T}/in-size.safetensors", {"x": np.zeros((4, 4, 16, 16), np.float32), "t": t, "y": y})
 write(f"{T}/in-label.safetensors", {"x": x, "t": t, "y": np.array([0, 1, 11, 2], np.int64)})
 write(f"{T}/in-t.safetensors", {"x": x, "t": np.array([5, -1, 3, 2], np.int64), "y": y})
@@ -134,6 +135,71 @@ for model in digits tiny s2; do
   done
   identical "$model: 1, 2, 4 stages and 2 stages × 2 replicas bitwise identical" "${dirs[@]}"
 done
+
+echo "== bulk generation (--num-images): resumable, the same images whatever the split"
+B=(--checkpoint checkpoints/digits-dit.safetensors --steps 10 --seed 3 --microbatch-size 2)
+$DIT sample "${B[@]}" --num-images 6 --chunk-images 4 --output-dir $T/bulk1 2>$T/bulk.log || bad "bulk run" "$(tail -2 $T/bulk.log)"
+"${MPIRUN[@]}" -np 2 $DIT sample "${B[@]}" --num-images 6 --chunk-images 2 --output-dir $T/bulk2 >$T/bulk.log 2>&1 \
+  || bad "bulk run, 2 stages" "$(tail -2 $T/bulk.log)"
+labels=$(paste -sd, $T/bulk1/labels.txt)
+$DIT sample "${B[@]}" --classes $labels --output-dir $T/bulk0 --npz $T/bulk0/x.npz 2>/dev/null
+rm -f $T/bulk2/000001.png $T/bulk2/000004.png $T/bulk2/samples.npz
+"${MPIRUN[@]}" -np 2 $DIT sample "${B[@]}" --num-images 6 --replicas 2 --chunk-images 4 --output-dir $T/bulk2 >$T/resume.log 2>&1
+"${MPIRUN[@]}" -np 2 $DIT sample "${B[@]}" --num-images 6 --replicas 2 --chunk-images 4 --output-dir $T/bulk2 >$T/again.log 2>&1
+if python3 - $T <<'PY'
+import sys, struct, zlib, numpy as np
+T = sys.argv[1]
+def png(path):  # 8-bit RGB, filter 0 rows (as dit writes them), via zlib
+    b = open(path, "rb").read(); p, idat = 8, b""
+    while p < len(b):
+        n, kind = struct.unpack(">I4s", b[p:p + 8])
+        if kind == b"IHDR": w, h = struct.unpack(">II", b[p + 8:p + 16])
+        if kind == b"IDAT": idat += b[p + 8:p + 8 + n]
+        p += 12 + n
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 3 * w + 1)
+    assert (raw[:, 0] == 0).all()
+    return raw[:, 1:].reshape(h, w, 3)
+a = np.load(f"{T}/bulk1/samples.npz")["arr_0"]
+assert a.shape == (6, 16, 16, 3) and a.dtype == np.uint8, a.shape
+png = np.stack([png(f"{T}/bulk2/{i:06d}.png") for i in range(6)])
+assert np.array_equal(png, a), "PNGs of the 2-stage/2-replica resumed run differ from the 1-rank run"
+assert np.array_equal(np.load(f"{T}/bulk2/samples.npz")["arr_0"], a), "npz differs across splits"
+assert np.array_equal(np.load(f"{T}/bulk0/x.npz")["arr_0"], a), "bulk image i differs from a plain run of the same labels"
+PY
+then ok "bulk: 1 rank, 2 stages, resumed 2 replicas and a plain run give identical images (npz and PNGs)"; else bad "bulk identity"; fi
+if grep -q "2 chunk(s) already written, 0 to go" $T/again.log && ! grep -q "chunk 1/" $T/again.log; then
+  ok "bulk restart skips written chunks: $(grep -o '[0-9]* chunk(s) already written.*' $T/again.log)"
+else bad "bulk restart" "$(cat $T/again.log)"; fi
+expect_error "bulk: other settings in the same output_dir" "holds images of another run \\(seed: 3 there, 4 here\\)" "" -- \
+  $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 10 --seed 4 --microbatch-size 2 --num-images 6 --output-dir $T/bulk1
+expect_error "bulk: chunk not a multiple of the micro-batch" "chunk_images: 3 must be a positive multiple of microbatch_size" "$T/bulk3" -- \
+  $DIT sample "${B[@]}" --num-images 6 --chunk-images 3 --output-dir $T/bulk3
+expect_error "bulk: torch rng refused" "num_images: bulk generation draws each image's noise" "$T/bulk3" -- \
+  $DIT sample "${B[@]}" --num-images 6 --rng torch --output-dir $T/bulk3
+
+echo "== latent model + VAE: decoding spread over the ranks"
+python3 tools/make_random_checkpoint.py $T/latent.safetensors --hidden 64 --depth 4 --heads 4 --input-size 8 --channels 4 --classes 10 --seed 5
+python3 tools/make_random_checkpoint.py $T/latent2.safetensors --hidden 64 --depth 2 --heads 4 --input-size 8 --channels 2 --classes 10 --seed 5
+V=(--checkpoint $T/latent.safetensors --vae $FX/vae-tiny.safetensors --steps 4 --classes 1,2,3,4,5 --microbatch-size 2)
+OPENBLAS_NUM_THREADS=1 $DIT sample "${V[@]}" --output-dir $T/vae1 --npz $T/vae1/s.npz 2>/dev/null
+"${MPIRUN[@]}" -np 2 $DIT sample "${V[@]}" --output-dir $T/vae2 --npz $T/vae2/s.npz >$T/vae.log 2>&1
+"${MPIRUN[@]}" -np 2 $DIT sample "${V[@]}" --num-images 5 --replicas 2 --chunk-images 4 --output-dir $T/vae3 >>$T/vae.log 2>&1
+if python3 - $T <<'PY'
+import sys, h5py, numpy as np
+T = sys.argv[1]
+a = h5py.File(f"{T}/vae1/samples.h5")["images"][:]; b = h5py.File(f"{T}/vae2/samples.h5")["images"][:]
+assert a.shape == (5, 3, 16, 16) and np.array_equal(a, b), "decoded images differ between 1 rank and 2 ranks"
+n1 = np.load(f"{T}/vae1/s.npz")["arr_0"]
+assert np.array_equal(n1, np.load(f"{T}/vae3/samples.npz")["arr_0"]), "bulk VAE images differ"
+assert np.array_equal(n1, np.clip(127.5 * a + 128, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)), "npz conversion"
+PY
+then ok "VAE: images decoded on 1 rank == spread over 2 ranks (bitwise), bulk npz equal"; else bad "VAE spread decode" "$(tail -3 $T/vae.log)"; fi
+expect_error "VAE whose latent channels differ from the DiT's" "latent image has 2 channels .* decodes 4-channel latents" "$T/vae4" -- \
+  $DIT sample --checkpoint $T/latent2.safetensors --vae $FX/vae-tiny.safetensors --steps 2 --classes 1 --output-dir $T/vae4
+expect_error "VAE with a missing key" "decoder.conv_out.bias" "$T/vae4" -- \
+  $DIT sample "${V[@]}" --vae $T/vae-missing.safetensors --output-dir $T/vae4
+expect_error "bulk latents without a VAE" "num_images: this model makes 4-channel latents; pass --vae" "$T/vae4" -- \
+  $DIT sample --checkpoint $T/latent.safetensors --steps 2 --num-images 2 --output-dir $T/vae4
 
 echo "== mpirun: failures end the job"
 start=$(date +%s)

@@ -68,7 +68,7 @@ enum ImageWriter {
             data.append(contentsOf: bigEndian(UInt32(body.count)))
             let typed = Array(type.utf8) + body
             data.append(contentsOf: typed)
-            data.append(contentsOf: bigEndian(crc32(typed)))
+            data.append(contentsOf: bigEndian(CRC32.checksum(typed)))
         }
         chunk("IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 2, 0, 0, 0])
         chunk("IDAT", zlib)
@@ -78,15 +78,48 @@ enum ImageWriter {
 
     static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
 
-    static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+    /// Reads back a PNG written by `png(rgb:width:height:)` (8-bit RGB,
+    /// filter 0, stored deflate blocks); nil for any other PNG, a damaged
+    /// file or a checksum mismatch.
+    static func readStoredPNG(_ data: Data) -> (rgb: [UInt8], width: Int, height: Int)? {
+        let b = [UInt8](data)
+        guard b.count > 8, b[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else { return nil }
+        func be32(_ o: Int) -> Int { Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]) }
+        var offset = 8, width = 0, height = 0, zlib: [UInt8] = []
+        while offset + 12 <= b.count {
+            let length = be32(offset), type = String(decoding: b[(offset + 4)..<(offset + 8)], as: UTF8.self)
+            guard offset + 12 + length <= b.count,
+                  CRC32.checksum(Array(b[(offset + 4)..<(offset + 8 + length)])) == UInt32(be32(offset + 8 + length)) else { return nil }
+            let body = b[(offset + 8)..<(offset + 8 + length)]
+            switch type {
+            case "IHDR":
+                guard length == 13, Array(body.suffix(5)) == [8, 2, 0, 0, 0] else { return nil }
+                width = be32(offset + 8); height = be32(offset + 12)
+            case "IDAT": zlib += body
+            case "IEND":
+                guard width > 0, height > 0, zlib.count >= 6, zlib[0] == 0x78 else { return nil }
+                var raw: [UInt8] = [], p = 2, last = false
+                raw.reserveCapacity(height * (width * 3 + 1))
+                while !last {
+                    guard p + 5 <= zlib.count, zlib[p] & 0b110 == 0 else { return nil }   // stored blocks only
+                    last = zlib[p] & 1 == 1
+                    let n = Int(zlib[p + 1]) | Int(zlib[p + 2]) << 8
+                    guard p + 5 + n <= zlib.count else { return nil }
+                    raw += zlib[(p + 5)..<(p + 5 + n)]
+                    p += 5 + n
+                }
+                let stride = width * 3 + 1
+                guard raw.count == height * stride else { return nil }
+                var rgb = [UInt8](); rgb.reserveCapacity(width * height * 3)
+                for y in 0..<height {
+                    guard raw[y * stride] == 0 else { return nil }
+                    rgb += raw[(y * stride + 1)..<((y + 1) * stride)]
+                }
+                return (rgb, width, height)
+            default: break
+            }
+            offset += 12 + length
+        }
+        return nil
     }
 }

@@ -58,6 +58,18 @@ final class MPIWorld {
         return result[0] == value && result[1] == ~value
     }
 
+    /// Rank 0's integers, on every rank.
+    func broadcast(_ values: [Int]) throws -> [Int] {
+        guard active && size > 1 else { return values }
+        var count = Int64(values.count)
+        try check(mpi: MPI_Bcast(&count, 1, dit_mpi_int64(), 0, dit_mpi_comm_world()), "MPI_Bcast")
+        var buffer = rank == 0 ? values.map(Int64.init) : [Int64](repeating: 0, count: Int(count))
+        if count > 0 {
+            try check(mpi: MPI_Bcast(&buffer, Int32(count), dit_mpi_int64(), 0, dit_mpi_comm_world()), "MPI_Bcast")
+        }
+        return buffer.map(Int.init)
+    }
+
     func barrier() throws {
         if active { try check(mpi: MPI_Barrier(dit_mpi_comm_world()), "MPI_Barrier") }
     }

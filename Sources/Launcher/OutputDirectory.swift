@@ -24,7 +24,9 @@ struct OutputDirectory {
 
     func file(_ name: String) -> String { URL(fileURLWithPath: path).appendingPathComponent(name).path }
 
-    func write(samples: Tensor, plan: SamplingPlan, checkpoint: Checkpoint) throws {
+    /// samples.h5 (latents, and decoded images when there are some), one
+    /// PNG per image, grid.png and the optional .npz.
+    func write(samples: Tensor, images: Tensor?, plan: SamplingPlan, checkpoint: Checkpoint) throws {
         var staged: [(tmp: String, final: String)] = []
         defer { for s in staged { unlink(s.tmp) } }
         func stage(_ data: Data, _ name: String) throws {
@@ -43,15 +45,6 @@ struct OutputDirectory {
             "cfg_scale": String(run.cfgScale), "guidance": run.guidance.rawValue, "seed": String(run.seed),
             "rng": run.noise == nil ? run.rng : "file:\(run.noise!)", "checkpoint": checkpoint.path,
         ])
-        let c = plan.model
-        var images: Tensor? = nil
-        if c.inChannels == 1 || c.inChannels == 3 {
-            images = samples
-        } else if let vae = run.vae {
-            images = try VAE.decode(samples, vaePath: vae)
-        } else {
-            FileHandle.standardError.write(Data("dit: \(c.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n".utf8))
-        }
         if let images {
             if images !== samples { try h5.write("/images", images) }
             let (ch, h, w) = (images.shape[1], images.shape[2], images.shape[3])
@@ -61,10 +54,8 @@ struct OutputDirectory {
             }
             if let npz = run.npz {
                 let final = npz, tmp = AtomicFile.temporaryPath(for: final)
-                do { try NPZWriter.data(images).write(to: URL(fileURLWithPath: tmp)) } catch {
-                    throw DiTError("\(final): cannot write the npz (\(error))")
-                }
                 staged.append((tmp, final))
+                try NPZImages.write(images, to: tmp)
             }
             let g = ImageWriter.grid(images, nrow: run.nrow)
             try stage(ImageWriter.png(rgb: g.rgb, width: g.width, height: g.height), "grid.png")

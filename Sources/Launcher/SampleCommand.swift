@@ -36,6 +36,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seconds one block takes under --simulate (default: measured).") var simulateBlockSeconds: Double?
     @Option(help: "AutoencoderKL decoder (diffusers names) for latent models.") var vae: String?
     @Option(help: "Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3).") var npz: String?
+    @Option(help: "Bulk generation (upstream sample_ddp.py): this many images as output-dir/NNNNNN.png plus the .npz; resumable. Labels cycle through --classes, or are drawn from the seed without it.") var numImages: Int?
+    @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
     @OptionGroup var dumpOptions: DumpOptions
 
@@ -81,6 +83,8 @@ struct SampleCommand: ParsableCommand {
         if let vae { r.vae = vae }
         if let npz { r.npz = npz }
         if clipDenoised { r.clipDenoised = true }
+        if let numImages { r.numImages = numImages }
+        if let chunkImages { r.chunkImages = chunkImages }
         try dumpOptions.apply(to: &r)
         return r
     }
@@ -105,18 +109,31 @@ struct SampleCommand: ParsableCommand {
         // --simulate needs no weights: a preset (`model:`) is enough.
         let ckpt = run.simulate && run.model != nil && !FileManager.default.fileExists(atPath: run.checkpoint)
             ? nil : try Checkpoint(path: run.checkpoint, numHeads: run.numHeads)
-        let plan = try SamplingPlan(run: run, model: try ckpt?.config ?? run.presetModel())
+        let config = try ckpt?.config ?? run.presetModel()
+        let bulk = try run.numImages.map { _ in try BulkPlan(run: run, model: config) }
+        let plan = try SamplingPlan(run: bulk?.run(chunk: 0) ?? run, model: config)
         guard plan.stages * plan.replicas == world.size else {
             throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(world.size) rank(s); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
         }
         let replica = world.rank / plan.stages, stage = world.rank % plan.stages
-        let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
-
-        let range = plan.partition.ranges[stage]
-        let model = run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: range, embedders: stage == 0,
-                                                 finalLayer: stage == plan.stages - 1)
-        let noise: NoiseSource? = stage == 0 ? try makeNoise(run, plan) : nil
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
+        let pixels = config.inChannels == 1 || config.inChannels == 3
+        if bulk != nil && !pixels && run.vae == nil {
+            throw DiTError("num_images: this model makes \(config.inChannels)-channel latents; pass --vae VAE.safetensors (vae: in the config) to write images")
+        }
+        let decoder = try run.simulate || pixels ? nil : run.vae.map {
+            try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
+        }
+        let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
+        let session = SamplingSession(world: world, transport: transport, plan: plan, stage: stage, replica: replica,
+            model: run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: plan.partition.ranges[stage], embedders: stage == 0,
+                                                finalLayer: stage == plan.stages - 1),
+            decoder: decoder)
+        if let bulk, let ckpt {
+            try BulkSampler(bulk: bulk, session: session, checkpoint: ckpt, output: output).run()
+            return
+        }
+
         if let path = run.trace {
             let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
             guard (try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)) != nil else {
@@ -129,26 +146,29 @@ struct SampleCommand: ParsableCommand {
         let sink = try ckpt.flatMap { ckpt in
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
         }
-        let runner = try PipelineRunner(plan: plan, stage: stage, replica: replica, model: model, transport: transport,
-                                        noise: noise, sink: sink, trace: trace,
-                                        simulatedBlockSeconds: simulateBlockSeconds ?? 0.005)
+        let noise: NoiseSource? = stage == 0 ? try makeNoise(run, plan) : nil
         let progress = world.rank == 0 ? Progress(plan: plan, replica: replica) : nil
-        runner.onUpdate = { step, mb in progress?.update(step: step, microbatch: mb) }
         let start = Date()
-        try runner.run()
+        let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
+                                         simulatedBlockSeconds: simulateBlockSeconds ?? 0.005) { step, mb in
+            progress?.update(step: step, microbatch: mb)
+        }
         progress?.finish()
         let seconds = Date().timeIntervalSince(start)
-
         if let trace, let path = run.trace {
             try AtomicFile.write(trace.chromeJSON(), to: Self.rankPath(path, rank: world.rank))
         }
-        let samples = try gather(runner: runner, plan: plan, world: world, transport: transport)
         if run.simulate && world.rank == 0 {
             FileHandle.standardError.write(Data(String(format: "dit: simulated %d images in %.2f s (%.3f images/s)\n",
                                                        run.classes.count, seconds, Double(run.classes.count) / seconds).utf8))
         }
+        guard !run.simulate else { return }
+        let images = pixels ? samples : try session.decode(samples, plan: plan)
         if let output, let samples, let ckpt {
-            try output.write(samples: samples, plan: plan, checkpoint: ckpt)
+            if !pixels && decoder == nil {
+                FileHandle.standardError.write(Data("dit: \(config.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n".utf8))
+            }
+            try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt)
             FileHandle.standardError.write(Data(String(format: "dit: %d images in %.2f s (%.3f images/s) → %@\n",
                                                        samples.shape[0], seconds, Double(samples.shape[0]) / seconds,
                                                        run.outputDir).utf8))
@@ -170,29 +190,6 @@ struct SampleCommand: ParsableCommand {
             return TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: plan.doubled)
         }
         return PhiloxNoise(seed: run.seed, imageSize: plan.imageSize)
-    }
-
-    /// Every replica's stage 0 sends its latents to world rank 0, which
-    /// returns all images in order (nil elsewhere).
-    func gather(runner: PipelineRunner, plan: SamplingPlan, world: MPIWorld, transport: Transport?) throws -> Tensor? {
-        let tag = 3
-        if world.rank != 0 {
-            if runner.stage == 0, let latents = runner.latents, let transport {
-                let r = try transport.postSend(latents.data, bytes: latents.count * 4, to: 0, tag: tag)
-                while try !transport.test(r) { try transport.waitAny([r]) }
-            }
-            return nil
-        }
-        let all = Tensor(shape: [plan.run.classes.count] + plan.imageShape)
-        all.data.update(from: runner.latents!.data, count: runner.latents!.count)
-        for r in 1..<plan.replicas {
-            let images = plan.images(replica: r)
-            let dst = all.data + images.lowerBound * plan.imageSize
-            let id = try transport!.postReceive(dst, bytes: images.count * plan.imageSize * 4,
-                                                from: plan.rank(replica: r, stage: 0), tag: tag)
-            while try !transport!.test(id) { try transport!.waitAny([id]) }
-        }
-        return all
     }
 }
 

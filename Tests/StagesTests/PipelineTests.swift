@@ -73,7 +73,8 @@ final class PipelineTests: XCTestCase {
 
     /// Runs every rank of a stages × replicas job cooperatively in one
     /// thread over a LoopbackHub; returns the samples in image order.
-    static func runLoopback(checkpoint: Checkpoint, run: RunConfig, sink: (Int) -> ActivationSink? = { _ in nil }) throws -> [Float] {
+    static func runLoopback(checkpoint: Checkpoint, run: RunConfig, imageOffset: Int = 0,
+                            sink: (Int) -> ActivationSink? = { _ in nil }) throws -> [Float] {
         let plan = try SamplingPlan(run: run, model: checkpoint.config)
         let hub = LoopbackHub(worldSize: plan.stages * plan.replicas)
         var runners: [PipelineRunner] = []
@@ -81,7 +82,8 @@ final class PipelineTests: XCTestCase {
             for s in 0..<plan.stages {
                 let range = plan.partition.ranges[s]
                 let model = try DiT(checkpoint: checkpoint, blocks: range, embedders: s == 0, finalLayer: s == plan.stages - 1)
-                let noise: NoiseSource? = s == 0 ? PhiloxNoise(seed: run.seed, imageSize: plan.imageSize) : nil
+                let noise: NoiseSource? = s == 0
+                    ? OffsetNoise(PhiloxNoise(seed: run.seed, imageSize: plan.imageSize), offset: imageOffset) : nil
                 runners.append(try PipelineRunner(plan: plan, stage: s, replica: r, model: model,
                                                   transport: hub.transport(rank: plan.rank(replica: r, stage: s)),
                                                   noise: noise, sink: sink(plan.rank(replica: r, stage: s))))

@@ -60,12 +60,21 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var npz: String?
     public var trace: String?
     public var simulate: Bool = false
+    /// Bulk generation (upstream sample_ddp.py): this many images, in
+    /// chunks of `chunkImages`, resumable; labels from `classes` cycled, or
+    /// drawn from the seed when `classes` is empty.
+    public var numImages: Int?
+    /// Images per chunk of a bulk run (default: replicas × microbatch_size
+    /// × max(4, 2 × stages)): the pipeline fills once per chunk, and a
+    /// restart redoes at most the chunks not fully written.
+    public var chunkImages: Int?
     public var dump: DumpConfig?
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
+        case numImages = "num_images", chunkImages = "chunk_images"
     }
 
     public init() {}
@@ -95,12 +104,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try get(.stages, &r.stages); try get(.replicas, &r.replicas); try get(.microbatchSize, &r.microbatchSize)
         try get(.partition, &r.partition); try getOpt(.threads, &r.threads); try getOpt(.vae, &r.vae); try getOpt(.npz, &r.npz)
         try getOpt(.trace, &r.trace); try get(.simulate, &r.simulate); try getOpt(.dump, &r.dump)
+        try getOpt(.numImages, &r.numImages); try getOpt(.chunkImages, &r.chunkImages)
         self = r
     }
 
     public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
-        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump"])
+        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images"])
 
     /// Parses a YAML experiment file; unknown keys are errors (a typo must
     /// not silently fall back to a default).
@@ -157,7 +167,20 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try need(steps >= 1 && steps <= 1000, "steps", "must be in 1...1000 (got \(steps))")
         try need(eta >= 0, "eta", "must be ≥ 0 (got \(eta))")
         try need(cfgScale >= 0 && cfgScale.isFinite, "cfg_scale", "must be ≥ 0 (got \(cfgScale)); 1 means no guidance")
-        try need(!classes.isEmpty, "classes", "give at least one class label, e.g. 3,1,4")
+        if let numImages {
+            try need(numImages >= 1, "num_images", "must be ≥ 1 (got \(numImages))")
+            try need(rng == "default" && noise == nil, "num_images",
+                     "bulk generation draws each image's noise from (seed, image); remove rng: torch / noise")
+            try need(trace == nil && dump == nil, "num_images", "trace and dump record one run; trace a run of a few classes instead")
+            try need(!simulate, "num_images", "not with simulate")
+            if let chunkImages {
+                try need(chunkImages >= 1 && chunkImages % (microbatchSize * replicas) == 0, "chunk_images",
+                         "\(chunkImages) must be a positive multiple of microbatch_size × replicas = \(microbatchSize * replicas), so every image keeps its place in its micro-batch")
+            }
+        } else {
+            try need(!classes.isEmpty, "classes", "give at least one class label, e.g. 3,1,4 (or num_images for bulk generation)")
+            try need(chunkImages == nil, "chunk_images", "only with num_images")
+        }
         try need(["default", "torch"].contains(rng), "rng", "'\(rng)' is not a generator; use default or torch")
         try need(nrow >= 1, "nrow", "must be ≥ 1 (got \(nrow))")
         try need(stages >= 1, "stages", "must be ≥ 1 (got \(stages))")

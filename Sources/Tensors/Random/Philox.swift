@@ -45,6 +45,17 @@ public struct PhiloxNormal: Sendable {
         }
     }
 
+    /// A uniform integer in 0..<n from the first block of (stream, image),
+    /// by the multiply-shift of 64 random bits (bias below n / 2^64).
+    public func uniform(below n: Int, stream: UInt64, image: UInt64) -> Int {
+        precondition(n >= 1 && stream <= UInt64(UInt32.max))
+        let key = SIMD2(UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
+        let bits = Self.block(counter: SIMD4(0, UInt32(stream), UInt32(truncatingIfNeeded: image),
+                                             UInt32(truncatingIfNeeded: image >> 32)), key: key)
+        let r = UInt64(bits.x) << 32 | UInt64(bits.y)
+        return Int(r.multipliedFullWidth(by: UInt64(n)).high)
+    }
+
     /// One pair of standard normals from one block: u1 in (0, 1] keeps the log finite.
     @inline(__always)
     private static func boxMuller(_ bits: SIMD4<UInt32>) -> (Float, Float) {

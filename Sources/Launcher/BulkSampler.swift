@@ -1,0 +1,129 @@
+import Foundation
+import Stages
+import Tensors
+
+/// `dit sample --num-images N`: bulk generation as upstream sample_ddp.py
+/// does it — `output_dir/NNNNNN.png` per image (uint8 by clamp(127.5·x + 128),
+/// the npz's conversion), then the ADM .npz of all N read back from the PNGs.
+/// Chunks whose images all exist are skipped, so an interrupted run resumes
+/// where it stopped; `bulk.json` records what the images depend on and a
+/// restart with other settings is refused.
+struct BulkSampler {
+    let bulk: BulkPlan
+    let session: SamplingSession
+    let checkpoint: Checkpoint
+    let output: OutputDirectory?
+
+    var config: RunConfig { bulk.run }
+
+    static func imageName(_ i: Int) -> String { String(format: "%06d.png", i) }
+
+    func run() throws {
+        let world = session.world
+        var pending: [Int] = []
+        if let output {
+            try checkManifest(output)
+            pending = bulk.pending { FileManager.default.fileExists(atPath: output.file(Self.imageName($0))) }
+            let done = bulk.chunks - pending.count
+            log("dit: \(bulk.numImages) images in \(bulk.chunks) chunk(s) of \(bulk.chunkImages)"
+                + (done > 0 ? "; \(done) chunk(s) already written, \(pending.count) to go" : ""))
+        }
+        pending = try world.broadcast(pending)
+        let start = Date()
+        for (n, c) in pending.enumerated() {
+            let chunkStart = Date()
+            let plan = try SamplingPlan(run: bulk.run(chunk: c), model: bulk.model)
+            let offset = bulk.images(chunk: c).lowerBound
+            let noise: NoiseSource? = session.stage == 0
+                ? OffsetNoise(PhiloxNoise(seed: config.seed, imageSize: plan.imageSize), offset: offset) : nil
+            let samples = try session.sample(plan: plan, noise: noise)
+            let decoded = try session.decode(samples, plan: plan)
+            if let output, let images = decoded ?? samples {
+                try write(images, chunk: c, to: output)
+                let elapsed = Date().timeIntervalSince(start), done = n + 1
+                let kept = bulk.images(chunk: c)
+                log(String(format: "dit: chunk %d/%d (images %d..%d) in %.1f s; %.3f images/s; ETA %.0f s",
+                           done, pending.count, kept.lowerBound, kept.upperBound - 1, Date().timeIntervalSince(chunkStart),
+                           Double(pending.prefix(done).map { bulk.images(chunk: $0).count }.reduce(0, +)) / elapsed,
+                           elapsed / Double(done) * Double(pending.count - done)))
+            }
+        }
+        if let output { try finish(output) }
+    }
+
+    func write(_ images: Tensor, chunk c: Int, to output: OutputDirectory) throws {
+        let ch = images.shape[1], h = images.shape[2], w = images.shape[3]
+        let range = bulk.images(chunk: c)
+        for i in range {
+            let j = i - range.lowerBound
+            let rgb = NPZImages.bytes(images.pointer + j * ch * h * w, channels: ch, height: h, width: w)
+            try AtomicFile.write(ImageWriter.png(rgb: rgb, width: w, height: h), to: output.file(Self.imageName(i)))
+        }
+    }
+
+    /// labels.txt and the .npz, from the PNGs on disk.
+    func finish(_ output: OutputDirectory) throws {
+        let labels = (0..<bulk.numImages).map { String(bulk.label(of: $0)) }.joined(separator: "\n") + "\n"
+        try AtomicFile.write(Data(labels.utf8), to: output.file("labels.txt"))
+        let path = config.npz ?? output.file("samples.npz")
+        var npz: NPZWriter?
+        var size = (0, 0)
+        for i in 0..<bulk.numImages {
+            let file = output.file(Self.imageName(i))
+            guard let data = FileManager.default.contents(atPath: file), let png = ImageWriter.readStoredPNG(data) else {
+                throw DiTError("\(file): not a PNG written by dit sample; delete it and run again to regenerate it")
+            }
+            if npz == nil {
+                size = (png.height, png.width)
+                npz = try NPZWriter(path: path, shape: [bulk.numImages, png.height, png.width, 3])
+            }
+            guard (png.height, png.width) == size else {
+                throw DiTError("\(file): \(png.height)×\(png.width) but image 0 is \(size.0)×\(size.1); delete it and run again to regenerate it")
+            }
+            try npz!.append(png.rgb)
+        }
+        try npz!.finish()
+        log("dit: \(bulk.numImages) images → \(config.outputDir)/NNNNNN.png, labels.txt, \(path)")
+    }
+
+    /// What an image depends on; the chunk size, stage and replica counts
+    /// are not in it (they do not change the images).
+    var manifest: [String: String] {
+        func file(_ path: String?) -> String {
+            guard let path else { return "none" }
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            return "\(URL(fileURLWithPath: path).lastPathComponent) (\(bytes ?? 0) bytes)"
+        }
+        let m = bulk.model
+        return [
+            "checkpoint": file(checkpoint.path), "vae": file(m.inChannels == 1 || m.inChannels == 3 ? nil : config.vae),
+            "model": "depth \(m.depth), hidden \(m.hiddenSize), patch \(m.patchSize), input \(m.inputSize), heads \(m.numHeads)",
+            "sampler": config.sampler, "steps": String(config.steps), "respacing": config.effectiveRespacing, "eta": String(config.eta),
+            "cfg_scale": String(config.cfgScale), "guidance": config.guidance.rawValue, "clip_denoised": String(config.clipDenoised),
+            "seed": String(config.seed), "classes": config.classes.isEmpty ? "random" : config.classes.map(String.init).joined(separator: ","),
+            "microbatch_size": String(config.microbatchSize),
+        ]
+    }
+
+    func checkManifest(_ output: OutputDirectory) throws {
+        let path = output.file("bulk.json")
+        let mine = manifest
+        if let data = FileManager.default.contents(atPath: path) {
+            guard let theirs = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw DiTError("\(path): not a bulk manifest written by dit sample; use another output_dir")
+            }
+            if let key = mine.keys.sorted().first(where: { mine[$0] != theirs[$0] }) {
+                throw DiTError("output_dir \(config.outputDir) holds images of another run (\(key): \(theirs[key] ?? "missing") there, \(mine[key]!) here); use another output_dir or delete it")
+            }
+            return
+        }
+        if FileManager.default.fileExists(atPath: output.file(Self.imageName(0))) {
+            throw DiTError("output_dir \(config.outputDir) holds \(Self.imageName(0)) but no bulk.json; use an empty output_dir")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try AtomicFile.write(try encoder.encode(mine), to: path)
+    }
+
+    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Tensors
+
+/// Images in the ADM evaluation format, as upstream sample_ddp.py makes
+/// them: clamp(127.5·x + 128, 0, 255) truncated to uint8, H×W×3 (one-channel
+/// images repeated to RGB); the .npz holds them as `arr_0`, uint8 N×H×W×3.
+enum NPZImages {
+    /// One (C, H, W) image as H·W·3 bytes.
+    static func bytes(_ image: UnsafePointer<Float>, channels c: Int, height h: Int, width w: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: h * w * 3)
+        let plane = h * w
+        for p in 0..<plane {
+            for k in 0..<3 {
+                out[p * 3 + k] = UInt8(min(max(127.5 * image[(c == 1 ? 0 : k) * plane + p] + 128, 0), 255))
+            }
+        }
+        return out
+    }
+
+    /// Writes all images of an (N, C, H, W) tensor as an .npz (temp + rename).
+    static func write(_ images: Tensor, to path: String) throws {
+        let n = images.shape[0], c = images.shape[1], h = images.shape[2], w = images.shape[3]
+        let npz = try NPZWriter(path: path, shape: [n, h, w, 3])
+        for i in 0..<n { try npz.append(bytes(images.pointer + i * c * h * w, channels: c, height: h, width: w)) }
+        try npz.finish()
+    }
+}
