@@ -201,6 +201,12 @@ expect_error "VAE with a missing key" "decoder.conv_out.bias" "$T/vae4" -- \
 expect_error "bulk latents without a VAE" "num_images: this model makes 4-channel latents; pass --vae" "$T/vae4" -- \
   $DIT sample --checkpoint $T/latent.safetensors --steps 2 --num-images 2 --output-dir $T/vae4
 
+echo "== checkpoint converter (tools/test_convert.py; needs torch, diffusers and pytest; skipped without)"
+if python3 -c "import torch, pytest, diffusers" 2>/dev/null; then
+  if DIT=$DIT python3 -m pytest tools/test_convert.py -q >$T/convert.log 2>&1; then ok "converter: $(tail -1 $T/convert.log)"
+  else bad "converter tests" "$(tail -5 $T/convert.log)"; fi
+else echo "skip converter tests: torch, diffusers or pytest not installed"; fi
+
 echo "== mpirun: failures end the job"
 start=$(date +%s)
 "${MPIRUN[@]}" -np 2 $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 1000 --classes 0,1,2,3,4,5,6,7 \

@@ -201,3 +201,39 @@ def test_vae_with_missing_or_extra_keys_is_refused(tmp_path):
     refused(tmp_path, tmp_path / "b.safetensors", match=r"unexpected keys.*upsamplers.1.conv.weight")
     save_file({**sd, "decoder.conv_out.bias": torch.zeros(4)}, str(tmp_path / "c.safetensors"))
     refused(tmp_path, tmp_path / "c.safetensors", match=r"'decoder.conv_out.bias' has shape \(4,\) but the decoder needs \(3,\)")
+
+
+# -- dit forward on converted files ---------------------------------------------
+
+DIT = os.environ.get("DIT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "dit"))
+
+
+@pytest.mark.skipif(not os.path.exists(DIT), reason="needs the dit binary (DIT=... or .build/release/dit)")
+def test_dit_forward_on_converted_files_matches_the_reference(tmp_path):
+    import subprocess
+
+    import h5py
+
+    sd = upstream_sd(3)
+    model = R.DiT(CFG)
+    model.load_state_dict(sd)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(3, CFG.in_channels, CFG.input_size, CFG.input_size, generator=g)
+    t = torch.tensor([0, 499, 999], dtype=torch.int64)
+    y = torch.tensor([1, 7, CFG.num_classes], dtype=torch.int64)
+    with torch.no_grad():
+        ref = model(x, t, y).numpy()
+    save_file({"x": x, "t": t, "y": y}, str(tmp_path / "in.safetensors"))
+    torch.save({"model": sd, "ema": sd, "opt": {}}, tmp_path / "train.pt")
+    folder = tmp_path / "transformer"
+    diffusers_dit_from_upstream(sd).save_pretrained(str(folder))
+    for name, src in [("upstream training checkpoint", tmp_path / "train.pt"), ("diffusers layout", folder)]:
+        converted = str(tmp_path / "converted.safetensors")
+        assert C.main([str(src), converted, "--num-heads", "2"]) == 0, name
+        out = tmp_path / "out.h5"
+        subprocess.run([DIT, "forward", "--checkpoint", converted, "--input", str(tmp_path / "in.safetensors"),
+                        "--output", str(out)], check=True, capture_output=True)
+        got = h5py.File(out)["out"][:]
+        tol = 1e-5 * max(1.0, float(abs(ref).max()))
+        assert got.shape == ref.shape and float(abs(got - ref).max()) <= tol, (name, float(abs(got - ref).max()), tol)
+        os.remove(converted)
