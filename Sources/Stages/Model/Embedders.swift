@@ -78,10 +78,9 @@ public struct LabelEmbedder {
 extension Linear {
     /// A linear layer from an in-memory (out, in) weight.
     init(weight: Tensor, bias: Tensor?) {
-        outFeatures = weight.shape[0]
-        inFeatures = weight.shape[1]
-        weightT = Tensor(shape: [inFeatures, outFeatures])
-        Gemm.transpose(weight.pointer, rows: outFeatures, cols: inFeatures, into: weightT.data)
+        weights = withExtendedLifetime(weight) {
+            LinearWeights(weight: weight.pointer, outFeatures: weight.shape[0], inFeatures: weight.shape[1])
+        }
         self.bias = bias
     }
 }

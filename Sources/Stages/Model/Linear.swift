@@ -1,26 +1,23 @@
 import Tensors
 
-/// nn.Linear: y = x·Wᵀ + b. The weight is kept transposed (in × out), the
-/// layout OpenBLAS multiplies fastest.
+/// nn.Linear: y = x·Wᵀ + b. The weight lives in `LinearWeights`, in the
+/// layout its GEMM runs fastest (packed panels for few rows, transposed for
+/// OpenBLAS otherwise).
 public struct Linear {
-    public let inFeatures: Int
-    public let outFeatures: Int
-    let weightT: Tensor
+    public var inFeatures: Int { weights.inFeatures }
+    public var outFeatures: Int { weights.outFeatures }
+    let weights: LinearWeights
     let bias: Tensor?
 
     /// Loads `prefix.weight` (out, in) and `prefix.bias`.
     public init(_ checkpoint: Checkpoint, _ prefix: String, bias hasBias: Bool = true) throws {
         let w = try checkpoint.tensor(prefix + ".weight")
-        let (rows, cols) = (w.shape[0], w.shape[1])
-        let t = Tensor(shape: [cols, rows])
         // `w` must outlive the raw pointer read (ARC may release it after its last use).
-        withExtendedLifetime(w) { Gemm.transpose(w.pointer, rows: rows, cols: cols, into: t.data) }
-        (outFeatures, inFeatures, weightT) = (rows, cols, t)
+        weights = withExtendedLifetime(w) { LinearWeights(weight: w.pointer, outFeatures: w.shape[0], inFeatures: w.shape[1]) }
         bias = hasBias ? try checkpoint.tensor(prefix + ".bias") : nil
     }
 
     public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        Gemm.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT.pointer, bias: bias?.pointer,
-                    outFeatures: outFeatures, into: y)
+        weights.apply(x, rows: rows, bias: bias?.pointer, into: y)
     }
 }
