@@ -11,7 +11,11 @@ struct DiTCommand: ParsableCommand {
     static func main() {
         if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
             setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
-            execv("/proc/self/exe", CommandLine.unsafeArgv)   // returns only on failure: run as we are
+            // The resolved path keeps the process name `dit` (for ps, pgrep, mpirun's messages).
+            var path = [CChar](repeating: 0, count: 4096)
+            if readlink("/proc/self/exe", &path, path.count - 1) > 0 {
+                execv(path, CommandLine.unsafeArgv)   // returns only on failure: run as we are
+            }
         }
         do {
             var command = try parseAsRoot()
