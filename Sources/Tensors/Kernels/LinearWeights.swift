@@ -25,7 +25,7 @@ public final class LinearWeights {
     /// Rows up to which the first product packs the weight. 0 keeps every
     /// weight on OpenBLAS; DIT_PACKED_ROW_LIMIT sets it for benchmarks.
     nonisolated(unsafe) public static var packedRowLimit =
-        getenv("DIT_PACKED_ROW_LIMIT").flatMap { Int(String(cString: $0)) } ?? 1024
+        getenv("DIT_PACKED_ROW_LIMIT").flatMap { Int(String(cString: $0)) } ?? 512
     public static let packedAvailable = dit_gemm_available() != 0
 
     /// From W (out × in, row-major, as PyTorch stores it).
