@@ -22,6 +22,9 @@ final class LinearWeightsTests: XCTestCase {
 
     func testPackedMatchesNaiveOnAwkwardShapes() throws {
         try XCTSkipUnless(LinearWeights.packedAvailable, "no AVX2/FMA: LinearWeights stays on OpenBLAS")
+        let limit = LinearWeights.packedRowLimit
+        LinearWeights.packedRowLimit = 1024   // also cover the > 516-row A blocks
+        defer { LinearWeights.packedRowLimit = limit }
         // k over 256 crosses K blocks; n not a multiple of 16 pads panels; rows not of 6 pad tiles;
         // rows over 516 crosses A blocks.
         for (rows, inF, outF) in [(1, 1, 1), (5, 3, 17), (7, 300, 33), (13, 64, 100), (600, 40, 24), (37, 513, 48)] {
