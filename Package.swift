@@ -20,9 +20,7 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        // AVX2/FMA GEMM micro-kernel over pre-packed weights (chosen at run time).
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Stages", dependencies: ["Tensors", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "Launcher",

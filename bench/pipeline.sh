@@ -2,7 +2,6 @@
 # Pipeline scaling on this machine: DiT-S/2 (random weights, 256 px = 32×32
 # latents), 20 DDPM steps, cfg 4, 8 images in micro-batches of 2 (M = 4):
 #   1 rank × 1 thread, 2 ranks (2 stages) × 1 thread, 1 rank × 2 threads.
-# DIT_PACKED_ROW_LIMIT=0 bench/pipeline.sh keeps every GEMM on OpenBLAS (A/B).
 # Prints images/s for each and the speed-up; all three runs' samples must be
 # bitwise identical per thread count.
 set -euo pipefail
@@ -15,10 +14,10 @@ t=$(mktemp -d)
 python3 tools/make_random_checkpoint.py "$t/model.safetensors" --preset "$MODEL"
 args=(--checkpoint "$t/model.safetensors" --steps "$STEPS" --cfg-scale 4 --classes 1,2,3,4,5,6,7,8 --microbatch-size 2 --seed 0)
 rate() { grep -oE '[0-9.]+ images/s' "$1" | grep -oE '^[0-9.]+'; }
-mpirun --bind-to none -np 1 -x OPENBLAS_NUM_THREADS=1 -x DIT_PACKED_ROW_LIMIT "$DIT" sample "${args[@]}" --output-dir "$t/r1" 2>"$t/l1"
-mpirun --bind-to none -np 2 -x OPENBLAS_NUM_THREADS=1 -x DIT_PACKED_ROW_LIMIT "$DIT" sample "${args[@]}" --stages 2 --output-dir "$t/r2" \
+mpirun --bind-to none -np 1 -x OPENBLAS_NUM_THREADS=1 "$DIT" sample "${args[@]}" --output-dir "$t/r1" 2>"$t/l1"
+mpirun --bind-to none -np 2 -x OPENBLAS_NUM_THREADS=1 "$DIT" sample "${args[@]}" --stages 2 --output-dir "$t/r2" \
   --trace "$t/trace/t.json" 2>"$t/l2"
-mpirun --bind-to none -np 1 -x OPENBLAS_NUM_THREADS=2 -x DIT_PACKED_ROW_LIMIT "$DIT" sample "${args[@]}" --output-dir "$t/r3" 2>"$t/l3"
+mpirun --bind-to none -np 1 -x OPENBLAS_NUM_THREADS=2 "$DIT" sample "${args[@]}" --output-dir "$t/r3" 2>"$t/l3"
 r1=$(rate "$t/l1"); r2=$(rate "$t/l2"); r3=$(rate "$t/l3")
 echo "$MODEL, $STEPS steps, 8 images, M=4 micro-batches of 2 (+ null twins)"
 echo "1 rank  × 1 thread : $r1 images/s"

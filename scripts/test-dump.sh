@@ -163,12 +163,9 @@ grep -qE "step 5 image 6 final .*NaN 0  Inf 0" <<<"$out" && ok "dump show: $(cut
 if python3 -c "import torch, h5py" 2>/dev/null; then
   timeout 300 python3 tools/torch_dump.py --checkpoint $CK --classes 0,1,2,3,4,5,6 --steps 6 --cfg-scale 4 \
     --noise $T/noise.safetensors --dump-steps all --output $T/torch.h5 >$T/torch.log 2>&1
-  # Six steps at cfg 4 carry each forward's float32 rounding (~1e-5, tested in
-  # ForwardGoldenTests) into the next step's input: single values near zero end up
-  # 1–2e-4 apart with either GEMM (OpenBLAS or the packed kernel), hence atol 2.5e-4.
-  out=$($DIT dump compare $T/n.h5 $T/torch.h5 --rtol 1e-3 --atol 2.5e-4 2>&1)
+  out=$($DIT dump compare $T/n.h5 $T/torch.h5 --rtol 1e-3 --atol 1e-4 2>&1)
   grep -q "OK:" <<<"$out" && grep -q "compared 378 entries" <<<"$out" \
-    && ok "Swift and PyTorch dumps agree (rtol 1e-3, atol 2.5e-4): $(grep block_3 <<<"$out")" || bad "torch compare" "$(tail -5 $T/torch.log) $out"
+    && ok "Swift and PyTorch dumps agree (rtol 1e-3, atol 1e-4): $(grep block_3 <<<"$out")" || bad "torch compare" "$(tail -5 $T/torch.log) $out"
 else
   echo "skip PyTorch comparison (no torch/h5py)"
 fi

@@ -78,9 +78,10 @@ public struct LabelEmbedder {
 extension Linear {
     /// A linear layer from an in-memory (out, in) weight.
     init(weight: Tensor, bias: Tensor?) {
-        weights = withExtendedLifetime(weight) {
-            LinearWeights(weight: weight.pointer, outFeatures: weight.shape[0], inFeatures: weight.shape[1])
-        }
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
+        weightT = Tensor(shape: [inFeatures, outFeatures])
+        Gemm.transpose(weight.pointer, rows: outFeatures, cols: inFeatures, into: weightT.data)
         self.bias = bias
     }
 }

@@ -1,23 +1,26 @@
 import Tensors
 
-/// nn.Linear: y = x·Wᵀ + b. The weight lives in `LinearWeights`, in the
-/// layout its GEMM runs fastest (packed panels for few rows, transposed for
-/// OpenBLAS otherwise).
+/// nn.Linear: y = x·Wᵀ + b. The weight is kept transposed (in × out), the
+/// layout OpenBLAS multiplies fastest.
 public struct Linear {
-    public var inFeatures: Int { weights.inFeatures }
-    public var outFeatures: Int { weights.outFeatures }
-    let weights: LinearWeights
+    public let inFeatures: Int
+    public let outFeatures: Int
+    let weightT: Tensor
     let bias: Tensor?
 
     /// Loads `prefix.weight` (out, in) and `prefix.bias`.
     public init(_ checkpoint: Checkpoint, _ prefix: String, bias hasBias: Bool = true) throws {
         let w = try checkpoint.tensor(prefix + ".weight")
+        let (rows, cols) = (w.shape[0], w.shape[1])
+        let t = Tensor(shape: [cols, rows])
         // `w` must outlive the raw pointer read (ARC may release it after its last use).
-        weights = withExtendedLifetime(w) { LinearWeights(weight: w.pointer, outFeatures: w.shape[0], inFeatures: w.shape[1]) }
+        withExtendedLifetime(w) { Gemm.transpose(w.pointer, rows: rows, cols: cols, into: t.data) }
+        (outFeatures, inFeatures, weightT) = (rows, cols, t)
         bias = hasBias ? try checkpoint.tensor(prefix + ".bias") : nil
     }
 
     public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        weights.apply(x, rows: rows, bias: bias?.pointer, into: y)
+        Gemm.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT.pointer, bias: bias?.pointer,
+                    outFeatures: outFeatures, into: y)
     }
 }
