@@ -534,6 +534,30 @@ def create_diffusion(respacing, learn_sigma: bool = True, diffusion_steps: int =
 # High-level sampling as in DiT's sample.py (injected noise)
 # --------------------------------------------------------------------------
 
+def add_sampling_args(ap) -> None:
+    """The sampler options the reference scripts share (torch_dump.py, sample_reference.py)."""
+    ap.add_argument("--sampler", default="ddpm", choices=["ddpm", "ddim"])
+    ap.add_argument("--steps", type=int, default=250)
+    ap.add_argument("--cfg-scale", type=float, default=4.0)
+    ap.add_argument("--eta", type=float, default=0.0)
+    ap.add_argument("--guidance", default="upstream", choices=GUIDANCE_MODES)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--noise", help="safetensors with z and noise (steps,N,C,H,W)")
+    ap.add_argument("--threads", type=int, default=1)
+
+
+def injected_noise(args, shape):
+    """z (shape) and the per-step noise list: from --noise, else drawn from torch.manual_seed(--seed)
+    in sample.py's order (z, then one randn per step)."""
+    if args.noise:
+        from safetensors.torch import load_file
+        d = load_file(args.noise)
+        return d["z"], list(d["noise"])
+    g = torch.Generator().manual_seed(args.seed)
+    z = torch.randn(shape, generator=g)
+    return z, [torch.randn(shape, generator=g) for _ in range(args.steps)]
+
+
 def sample(model: DiT, diffusion: Diffusion, y: torch.Tensor, z: torch.Tensor,
            noise: Sequence[torch.Tensor], sampler: str = "ddpm", cfg_scale: float = 1.0,
            eta: float = 0.0, guidance: str = "upstream") -> torch.Tensor:

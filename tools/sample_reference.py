@@ -28,14 +28,7 @@ def main():
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--classes", help="comma list of class labels")
     ap.add_argument("--per-class", type=int, help="N per class for classes 0..num_classes-1 (blocked)")
-    ap.add_argument("--sampler", default="ddpm", choices=["ddpm", "ddim"])
-    ap.add_argument("--steps", type=int, default=250)
-    ap.add_argument("--cfg-scale", type=float, default=4.0)
-    ap.add_argument("--eta", type=float, default=0.0)
-    ap.add_argument("--guidance", default="upstream", choices=R.GUIDANCE_MODES)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--noise", help="safetensors with z and noise (steps,N,C,H,W)")
-    ap.add_argument("--threads", type=int, default=1)
+    R.add_sampling_args(ap)
     ap.add_argument("--output", required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -50,14 +43,7 @@ def main():
         ap.error("give --classes or --per-class")
     y = torch.tensor(labels, dtype=torch.int64)
     shape = (len(labels), cfg.in_channels, cfg.input_size, cfg.input_size)
-    if args.noise:
-        from safetensors.torch import load_file
-        d = load_file(args.noise)
-        z, noise = d["z"], list(d["noise"])
-    else:
-        g = torch.Generator().manual_seed(args.seed)
-        z = torch.randn(shape, generator=g)
-        noise = [torch.randn(shape, generator=g) for _ in range(args.steps)]
+    z, noise = R.injected_noise(args, shape)
     diffusion = R.create_diffusion(str(args.steps), learn_sigma=cfg.learn_sigma)
     t0 = time.time()
     out = R.sample(model, diffusion, y, z, noise, sampler=args.sampler, cfg_scale=args.cfg_scale,

@@ -127,17 +127,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--classes", required=True, help="comma list of class labels, one image each")
-    ap.add_argument("--sampler", default="ddpm", choices=["ddpm", "ddim"])
-    ap.add_argument("--steps", type=int, default=250)
-    ap.add_argument("--cfg-scale", type=float, default=4.0)
-    ap.add_argument("--eta", type=float, default=0.0)
-    ap.add_argument("--guidance", default="upstream", choices=R.GUIDANCE_MODES)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--noise", help="safetensors with z and noise (steps,N,C,H,W)")
+    R.add_sampling_args(ap)
     ap.add_argument("--write-noise", help="save the noise used, for dit sample --noise")
     ap.add_argument("--dump-steps", default="first,last")
     ap.add_argument("--dump-points", default="all")
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--output", required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -148,14 +141,7 @@ def main():
     y = torch.tensor(labels, dtype=torch.int64)
     n = len(labels)
     shape = (n, cfg.in_channels, cfg.input_size, cfg.input_size)
-    if args.noise:
-        from safetensors.torch import load_file
-        d = load_file(args.noise)
-        z, noise = d["z"], list(d["noise"])
-    else:
-        g = torch.Generator().manual_seed(args.seed)
-        z = torch.randn(shape, generator=g)
-        noise = [torch.randn(shape, generator=g) for _ in range(args.steps)]
+    z, noise = R.injected_noise(args, shape)
     if args.write_noise:
         write_noise(args.write_noise, z, noise)
     diffusion = R.create_diffusion(str(args.steps), learn_sigma=cfg.learn_sigma)

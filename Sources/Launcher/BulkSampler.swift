@@ -30,6 +30,7 @@ struct BulkSampler {
         }
         pending = try world.broadcast(pending)
         let start = Date()
+        var imagesDone = 0
         for (n, c) in pending.enumerated() {
             let chunkStart = Date()
             let plan = try SamplingPlan(run: bulk.run(chunk: c), model: bulk.model)
@@ -42,10 +43,10 @@ struct BulkSampler {
                 try write(images, chunk: c, to: output)
                 let elapsed = Date().timeIntervalSince(start), done = n + 1
                 let kept = bulk.images(chunk: c)
+                imagesDone += kept.count
                 log(String(format: "dit: chunk %d/%d (images %d..%d) in %.1f s; %.3f images/s; ETA %.0f s",
                            done, pending.count, kept.lowerBound, kept.upperBound - 1, Date().timeIntervalSince(chunkStart),
-                           Double(pending.prefix(done).map { bulk.images(chunk: $0).count }.reduce(0, +)) / elapsed,
-                           elapsed / Double(done) * Double(pending.count - done)))
+                           Double(imagesDone) / elapsed, elapsed / Double(done) * Double(pending.count - done)))
             }
         }
         if let output { try finish(output) }

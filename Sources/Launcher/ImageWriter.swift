@@ -6,14 +6,16 @@ import Tensors
 /// uint8; one-channel images become RGB; grids use `make_grid` layout
 /// (2-pixel black padding, `nrow` images per row).
 enum ImageWriter {
-    /// RGB bytes (H·W·3) of one (C, H, W) image, C = 1 or 3.
-    static func rgb(_ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int) -> [UInt8] {
+    /// RGB bytes (H·W·3) of one (C, H, W) image, C = 1 or 3, each value
+    /// converted by `byte` (save_image's `toByte` unless told otherwise).
+    @inline(__always)
+    static func rgb(_ image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                    byte: (Float) -> UInt8 = toByte) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: height * width * 3)
         let plane = height * width
         for p in 0..<plane {
             for k in 0..<3 {
-                let v = image[(channels == 1 ? 0 : k) * plane + p]
-                out[p * 3 + k] = toByte(v)
+                out[p * 3 + k] = byte(image[(channels == 1 ? 0 : k) * plane + p])
             }
         }
         return out

@@ -7,14 +7,7 @@ import Tensors
 enum NPZImages {
     /// One (C, H, W) image as H·W·3 bytes.
     static func bytes(_ image: UnsafePointer<Float>, channels c: Int, height h: Int, width w: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: h * w * 3)
-        let plane = h * w
-        for p in 0..<plane {
-            for k in 0..<3 {
-                out[p * 3 + k] = UInt8(min(max(127.5 * image[(c == 1 ? 0 : k) * plane + p] + 128, 0), 255))
-            }
-        }
-        return out
+        ImageWriter.rgb(image, channels: c, height: h, width: w) { UInt8(min(max(127.5 * $0 + 128, 0), 255)) }
     }
 
     /// Writes all images of an (N, C, H, W) tensor as an .npz (temp + rename).

@@ -41,7 +41,7 @@ final class SamplingSession {
         if world.rank != 0 {
             if runner.stage == 0, let latents = runner.latents, let transport {
                 let r = try transport.postSend(latents.data, bytes: latents.count * 4, to: 0, tag: tag)
-                while try !transport.test(r) { try transport.waitAny([r]) }
+                try transport.wait([r])
             }
             return nil
         }
@@ -52,7 +52,7 @@ final class SamplingSession {
             let dst = all.data + images.lowerBound * plan.imageSize
             let id = try transport!.postReceive(dst, bytes: images.count * plan.imageSize * 4,
                                                 from: plan.rank(replica: r, stage: 0), tag: tag)
-            while try !transport!.test(id) { try transport!.waitAny([id]) }
+            try transport!.wait([id])
         }
         return all
     }

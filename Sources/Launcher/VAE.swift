@@ -51,7 +51,7 @@ final class SpreadDecoder {
                 try decodeOne(latents.pointer + i * latentSize, into: images.data + i * imageSize)
                 try transport?.progress()
             }
-            try wait(requests)
+            try transport?.wait(requests)
             return images
         }
         let mine = Array(stride(from: me, to: count, by: ranks))
@@ -62,15 +62,11 @@ final class SpreadDecoder {
         }
         var sends: [Int] = []
         for (j, r) in receives.enumerated() {
-            try wait([r])
+            try transport!.wait([r])
             try decodeOne(z.pointer + j * latentSize, into: decoded.data + j * imageSize)
             sends.append(try transport!.postSend(decoded.data + j * imageSize, bytes: imageSize * 4, to: 0, tag: Self.imageTag))
         }
-        try wait(sends)
+        try transport!.wait(sends)
         return nil
-    }
-
-    func wait(_ requests: [Int]) throws {
-        for r in requests { while try !transport!.test(r) { try transport!.waitAny([r]) } }
     }
 }

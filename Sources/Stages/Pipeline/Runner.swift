@@ -187,7 +187,7 @@ public final class PipelineRunner {
         let slot = sendSlots[sendSeq % sendSlots.count]
         if let r = slot.request {
             let start = trace?.now ?? 0
-            while try !transport!.test(r) { try transport!.waitAny([r]) }
+            try transport!.wait([r])
             slot.request = nil
             trace?.add("send wait", "wait", from: start)
         }

@@ -20,6 +20,13 @@ public protocol Transport: AnyObject {
     func abort(_ message: String) -> Never
 }
 
+extension Transport {
+    /// Blocks until every one of `requests` has completed.
+    public func wait(_ requests: [Int]) throws {
+        for r in requests { while try !test(r) { try waitAny([r]) } }
+    }
+}
+
 /// What a message carries.
 public enum MessageKind: Int32, Sendable {
     /// Tokens (rows·T·D) then c (rows·D), stage s → s + 1.

@@ -17,18 +17,25 @@ public struct PhiloxNormal: Sendable {
         self.seed = seed
     }
 
+    /// The Philox key: the seed's two 32-bit halves.
+    private var key: SIMD2<UInt32> { SIMD2(UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)) }
+
+    /// Counter of block 0 of (stream, image); block i adds i to `x`.
+    private static func firstCounter(stream: UInt64, image: UInt64) -> SIMD4<UInt32> {
+        SIMD4(0, UInt32(stream), UInt32(truncatingIfNeeded: image), UInt32(truncatingIfNeeded: image >> 32))
+    }
+
     /// Fills `out` with values `0..<out.count` of the given stream and image.
     /// `stream` must fit in 32 bits and `out.count` must not exceed 2^33.
     public func fill(_ out: UnsafeMutableBufferPointer<Float>, stream: UInt64, image: UInt64) {
         precondition(stream <= UInt64(UInt32.max), "stream must fit in 32 bits")
         precondition(out.count <= 1 << 33, "at most 2^33 values per image")
         guard let data = out.baseAddress else { return }
-        let key = SIMD2(UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
-        var counter = SIMD4(0, UInt32(stream),
-                            UInt32(truncatingIfNeeded: image), UInt32(truncatingIfNeeded: image >> 32))
+        let k = key
+        var counter = Self.firstCounter(stream: stream, image: image)
         var j = 0
         while j < out.count {
-            let (z0, z1) = Self.boxMuller(Self.block(counter: counter, key: key))
+            let (z0, z1) = Self.boxMuller(Self.block(counter: counter, key: k))
             data[j] = z0
             if j + 1 < out.count { data[j + 1] = z1 }
             j += 2
@@ -49,9 +56,7 @@ public struct PhiloxNormal: Sendable {
     /// by the multiply-shift of 64 random bits (bias below n / 2^64).
     public func uniform(below n: Int, stream: UInt64, image: UInt64) -> Int {
         precondition(n >= 1 && stream <= UInt64(UInt32.max))
-        let key = SIMD2(UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
-        let bits = Self.block(counter: SIMD4(0, UInt32(stream), UInt32(truncatingIfNeeded: image),
-                                             UInt32(truncatingIfNeeded: image >> 32)), key: key)
+        let bits = Self.block(counter: Self.firstCounter(stream: stream, image: image), key: key)
         let r = UInt64(bits.x) << 32 | UInt64(bits.y)
         return Int(r.multipliedFullWidth(by: UInt64(n)).high)
     }
