@@ -67,6 +67,35 @@ final class FastKernelTests: XCTestCase {
         }
     }
 
+    /// The few-rows linear (adaLN, embedders) against the naive twin on
+    /// awkward shapes, with the same bits on 1, 2 and 3 threads and for a row
+    /// computed alone or among others.
+    func testFewRowsLinearMatchesNaiveOnAnyThreads() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for (rows, inF, outF) in [(1, 1, 1), (2, 7, 33), (5, 130, 47), (16, 384, 2304), (3, 403, 1009)] {
+            let x = random(rows * inF, scale: 1), w = random(outF * inF, scale: 0.2), b = random(outF, scale: 1)
+            let weight = Tensor(shape: [outF, inF], values: w), wT = Tensor(shape: [inF, outF])
+            Gemm.transpose(weight.pointer, rows: outF, cols: inF, into: wT.data)
+            let ref = Reference.linear(x, rows: rows, inFeatures: inF, weight: w, bias: b, outFeatures: outF)
+            var outs: [[UInt32]] = []
+            for threads in [1, 2, 3] {
+                Parallel.threads = threads
+                let y = Tensor(shape: [rows, outF])
+                y.fill(.nan)
+                FewRows.linear(x, rows: rows, inFeatures: inF, weightT: wT.pointer, bias: b, outFeatures: outF, into: y.data)
+                for (a, r) in zip(y.array, ref) { XCTAssertEqual(a, r, accuracy: 2e-5 * max(1, abs(r))) }
+                outs.append(y.array.map(\.bitPattern))
+            }
+            XCTAssertEqual(outs[0], outs[1], "\(rows)×\(inF)→\(outF): 2 threads changed bits")
+            XCTAssertEqual(outs[0], outs[2], "\(rows)×\(inF)→\(outF): 3 threads changed bits")
+            let last = Tensor(shape: [1, outF])
+            FewRows.linear(Array(x[((rows - 1) * inF)...]), rows: 1, inFeatures: inF, weightT: wT.pointer, bias: b,
+                           outFeatures: outF, into: last.data)
+            XCTAssertEqual(last.array.map(\.bitPattern), Array(outs[0][((rows - 1) * outF)...]))
+        }
+    }
+
     /// Row-split norms and residuals give the same bits on 1 and 2 threads.
     func testRowSplitKernelsDoNotDependOnThreads() {
         let (rows, cols, group) = (64, 40, 16)

@@ -50,57 +50,90 @@ public enum Attention {
         }
     }
 
+    /// Query rows per block of the fused kernel: one block's scores
+    /// (blockRows × T) stay in L1 from QKᵀ through softmax to PV.
+    static let blockRows = 24
+
     /// Floats of scratch one thread needs for `forward(…, scratch:…)`.
     public static func scratchCount(tokens: Int, headDim: Int) -> Int {
-        let tr = roundUp(tokens, 6), tc = roundUp(tokens, 16), hp = roundUp(headDim, 16)
-        return tr * headDim + headDim * tc + tr * tc + tokens * hp + tr * hp
+        let tc = roundUp(tokens, 16), hp = roundUp(headDim, 16), rb = min(blockRows, roundUp(tokens, 6))
+        return headDim * tc + tokens * hp + rb * (headDim + tc + hp)
     }
 
     /// The same attention with the per-head products on `TileGemm` instead of
-    /// OpenBLAS: q (scaled by 1/√hd first, as upstream), kᵀ and v are packed
-    /// into zero-padded per-thread buffers, so one head's scores are the
-    /// only T×T matrix. `scratch` holds threads·`scratchCount` floats; the
-    /// (sequence, head) pairs are split over `threads`.
+    /// OpenBLAS, fused per block of query rows: q·kᵀ (q scaled by 1/√hd
+    /// first, as upstream), softmax and ·v for `blockRows` queries at a time,
+    /// so no T×T matrix is ever stored. kᵀ and v are packed once per head
+    /// into 16-wide panels, each contiguous, so a tile's B operand stays in
+    /// L1. `scratch` holds threads·`scratchCount` floats; the (sequence,
+    /// head) pairs are split over `threads`. Every score and output is one
+    /// FMA chain in order, whatever the block, tile or thread.
     public static func forward(
         qkv: UnsafePointer<Float>, batch: Int, tokens: Int, heads: Int, headDim: Int,
         scratch: UnsafeMutablePointer<Float>, threads: Int, into out: UnsafeMutablePointer<Float>
     ) {
         let units = batch * heads, n = max(1, min(threads, units)), per = scratchCount(tokens: tokens, headDim: headDim)
         if n == 1 {
-            tiledHead(0..<units, qkv: qkv, tokens: tokens, heads: heads, headDim: headDim, scratch: scratch, into: out)
+            fusedHeads(0..<units, qkv: qkv, tokens: tokens, heads: heads, headDim: headDim, scratch: scratch, into: out)
             return
         }
         DispatchQueue.concurrentPerform(iterations: n) { i in
-            tiledHead((i * units / n)..<((i + 1) * units / n), qkv: qkv, tokens: tokens, heads: heads,
-                      headDim: headDim, scratch: scratch + i * per, into: out)
+            fusedHeads((i * units / n)..<((i + 1) * units / n), qkv: qkv, tokens: tokens, heads: heads,
+                       headDim: headDim, scratch: scratch + i * per, into: out)
         }
     }
 
-    static func tiledHead(
+    static func fusedHeads(
         _ range: Range<Int>, qkv: UnsafePointer<Float>, tokens t: Int, heads: Int, headDim hd: Int,
         scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
     ) {
         let dim = heads * hd, ld = 3 * dim
-        let tr = roundUp(t, 6), tc = roundUp(t, 16), hp = roundUp(hd, 16)
-        let qs = scratch, kt = qs + tr * hd, s = kt + hd * tc, vp = s + tr * tc, op = vp + t * hp
-        qs.update(repeating: 0, count: tr * hd + hd * tc)
-        vp.update(repeating: 0, count: t * hp)
+        let tc = roundUp(t, 16), hp = roundUp(hd, 16), rb = min(blockRows, roundUp(t, 6))
+        // kᵀ panels: key j, dim d at kp[(j/16)·hd·16 + d·16 + j%16]; v panels: v[j, d] at vp[(d/16)·t·16 + j·16 + d%16].
+        let kp = scratch, vp = kp + hd * tc, qb = vp + t * hp, sb = qb + rb * hd, ob = sb + rb * tc
         let scale = 1 / Float(hd).squareRoot()
+        (kp + (tc - 16) * hd).update(repeating: 0, count: 16 * hd)      // the last panel's padding keys
         for u in range {
             let b = u / heads, h = u % heads
             let q = qkv + b * t * ld + h * hd, k = q + dim, v = q + 2 * dim
-            for i in 0..<t {
-                for d in 0..<hd {
-                    qs[i * hd + d] = q[i * ld + d] * scale
-                    kt[d * tc + i] = k[i * ld + d]
+            for j in 0..<t {
+                let kr = k + j * ld, dst = kp + (j >> 4) * hd * 16 + (j & 15)
+                for d in 0..<hd { dst[d * 16] = kr[d] }
+                let vr = v + j * ld
+                for p in 0..<(hp / 16) {
+                    let w = min(16, hd - p * 16), to = vp + p * t * 16 + j * 16
+                    to.update(from: vr + p * 16, count: w)
+                    if w < 16 { (to + w).update(repeating: 0, count: 16 - w) }
                 }
-                (vp + i * hp).update(from: v + i * ld, count: hd)
             }
-            TileGemm.gemm(m: tr, n: tc, k: hd, a: qs, lda: hd, b: kt, ldb: tc, c: s, ldc: tc)   // (T, T)
-            Activation.softmaxRows(s, rows: t, cols: t, stride: tc)
-            TileGemm.gemm(m: tr, n: hp, k: t, a: s, lda: tc, b: vp, ldb: hp, c: op, ldc: hp)   // (T, hd)
-            let o = out + b * t * dim + h * hd
-            for i in 0..<t { (o + i * dim).update(from: op + i * hp, count: hd) }
+            var i0 = 0
+            while i0 < t {
+                let n = min(rb, t - i0), nr = roundUp(n, 6)
+                for i in 0..<nr {
+                    let dst = qb + i * hd
+                    if i < n {
+                        let src = q + (i0 + i) * ld
+                        for d in 0..<hd { dst[d] = src[d] * scale }
+                    } else {
+                        dst.update(repeating: 0, count: hd)
+                    }
+                }
+                for p in 0..<(tc / 16) {
+                    for i in stride(from: 0, to: nr, by: 6) {
+                        TileGemm.tile(k: hd, a: qb + i * hd, lda: hd, b: kp + p * hd * 16, ldb: 16,
+                                      c: sb + i * tc + p * 16, ldc: tc)
+                    }
+                }
+                Activation.softmaxRows(sb, rows: n, cols: t, stride: tc)
+                for p in 0..<(hp / 16) {
+                    for i in stride(from: 0, to: nr, by: 6) {
+                        TileGemm.tile(k: t, a: sb + i * tc, lda: tc, b: vp + p * t * 16, ldb: 16,
+                                      c: ob + i * hp + p * 16, ldc: hp)
+                    }
+                }
+                for i in 0..<n { (out + (b * t + i0 + i) * dim + h * hd).update(from: ob + i * hp, count: hd) }
+                i0 += n
+            }
         }
     }
 

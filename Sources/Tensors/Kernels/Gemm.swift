@@ -26,6 +26,11 @@ public enum Gemm {
         into y: UnsafeMutablePointer<Float>
     ) {
         guard rows > 0 else { return }
+        if rows <= FewRows.maxRows {
+            FewRows.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT, bias: bias,
+                           outFeatures: outFeatures, into: y)
+            return
+        }
         if let bias {
             for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
         }
