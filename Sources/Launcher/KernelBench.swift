@@ -12,6 +12,10 @@ enum KernelBench {
         let scratch = Tensor(shape: [max(threads.max() ?? 1, 1), Attention.scratchCount(tokens: tokens, headDim: headDim)])
         let qkv = Tensor(shape: [8 * tokens, 3 * heads * headDim]), out = Tensor(shape: [8 * tokens, heads * headDim])
         for i in 0..<qkv.count { qkv[i] = cosf(Float(i) * 0.01) }
+        let ada = 1152, c = Tensor(shape: [8, ada]), mod = Tensor(shape: [8, 6 * ada])
+        let adaW = Tensor(shape: [28 * ada, 6 * ada])
+        for i in 0..<c.count { c[i] = sinf(Float(i)) }
+        for i in 0..<adaW.count { adaW[i] = Float(i % 17) * 0.01 }
         print("kernel (DiT-XL/2, batch 8 shapes)                   threads        ms")
         func line(_ name: String, _ n: Int, _ ms: Double) {
             print(name.padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: " %7d %9.2f", n, ms))
@@ -48,9 +52,22 @@ enum KernelBench {
                 Attention.forward(qkv: qkv.pointer, batch: 8, tokens: tokens, heads: heads, headDim: headDim,
                                   scores: scores.data, threads: n, into: out.data)
             })
-            line("attention, heads split over threads, TileGemm", n, BenchCommand.median(repeats: repeats, warmup: 1) {
+            line("attention, heads split over threads, fused TileGemm", n, BenchCommand.median(repeats: repeats, warmup: 1) {
                 Attention.forward(qkv: qkv.pointer, batch: 8, tokens: tokens, heads: heads, headDim: headDim,
                                   scratch: scratch.data, threads: n, into: out.data)
+            })
+            // adaLN_modulation of all 28 blocks for 8 rows: 28 × (1152 × 6912) weights, streamed from memory.
+            line("adaLN ×28, 8 rows, OpenBLAS sgemm (before)", n, BenchCommand.median(repeats: repeats, warmup: 1) {
+                for b in 0..<28 {
+                    Gemm.sgemm(m: 8, n: 6 * ada, k: ada, a: c.pointer, lda: ada, b: adaW.pointer + b * ada * 6 * ada,
+                               ldb: 6 * ada, c: mod.data, ldc: 6 * ada)
+                }
+            })
+            line("adaLN ×28, 8 rows, few-rows stream (Gemm.linear)", n, BenchCommand.median(repeats: repeats, warmup: 1) {
+                for b in 0..<28 {
+                    Gemm.linear(c.pointer, rows: 8, inFeatures: ada, weightT: adaW.pointer + b * ada * 6 * ada, bias: nil,
+                                outFeatures: 6 * ada, into: mod.data)
+                }
             })
         }
     }

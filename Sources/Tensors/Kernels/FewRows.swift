@@ -36,29 +36,31 @@ enum FewRows {
             if let bias { (yr + j0).update(from: bias + j0, count: cols.count) } else { (yr + j0).update(repeating: 0, count: cols.count) }
         }
         var p = 0
-        // Four rows of wT at a time: each y vector is loaded and stored once per four FMAs.
+        // Four rows of wT at a time, each of their vectors loaded once for all rows:
+        // an output vector is loaded and stored once per four FMAs.
         while p + 4 <= k {
             let w0 = w + p * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n
-            for r in 0..<rows {
-                let xr = x + r * k + p, yr = y + r * n
-                let a0 = SIMD16<Float>(repeating: xr[0]), a1 = SIMD16<Float>(repeating: xr[1])
-                let a2 = SIMD16<Float>(repeating: xr[2]), a3 = SIMD16<Float>(repeating: xr[3])
-                var j = j0
-                while j < full {
-                    var acc = load(yr + j)
-                    acc = acc.addingProduct(a0, load(w0 + j))
-                    acc = acc.addingProduct(a1, load(w1 + j))
-                    acc = acc.addingProduct(a2, load(w2 + j))
-                    acc = acc.addingProduct(a3, load(w3 + j))
-                    store(acc, yr + j)
-                    j += 16
+            var j = j0
+            while j < full {
+                let b0 = load(w0 + j), b1 = load(w1 + j), b2 = load(w2 + j), b3 = load(w3 + j)
+                for r in 0..<rows {
+                    let xr = x + r * k + p, yr = y + r * n + j
+                    var acc = load(yr)
+                    acc = acc.addingProduct(SIMD16(repeating: xr[0]), b0)
+                    acc = acc.addingProduct(SIMD16(repeating: xr[1]), b1)
+                    acc = acc.addingProduct(SIMD16(repeating: xr[2]), b2)
+                    acc = acc.addingProduct(SIMD16(repeating: xr[3]), b3)
+                    store(acc, yr)
                 }
-                while j < j1 {
+                j += 16
+            }
+            for r in 0..<rows where full < j1 {
+                let xr = x + r * k + p, yr = y + r * n
+                for j in full..<j1 {
                     var s = yr[j]
                     s = s.addingProduct(xr[0], w0[j]); s = s.addingProduct(xr[1], w1[j])
                     s = s.addingProduct(xr[2], w2[j]); s = s.addingProduct(xr[3], w3[j])
                     yr[j] = s
-                    j += 1
                 }
             }
             p += 4
