@@ -97,7 +97,7 @@ struct BulkSampler {
         }
         let m = bulk.model
         return [
-            "checkpoint": file(checkpoint.path), "vae": file(m.inChannels == 1 || m.inChannels == 3 ? nil : config.vae),
+            "checkpoint": file(checkpoint.path), "vae": file(m.makesPixels ? nil : config.vae),
             "model": "depth \(m.depth), hidden \(m.hiddenSize), patch \(m.patchSize), input \(m.inputSize), heads \(m.numHeads)",
             "sampler": config.sampler, "steps": String(config.steps), "respacing": config.effectiveRespacing, "eta": String(config.eta),
             "cfg_scale": String(config.cfgScale), "guidance": config.guidance.rawValue, "clip_denoised": String(config.clipDenoised),

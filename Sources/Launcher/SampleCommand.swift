@@ -117,7 +117,7 @@ struct SampleCommand: ParsableCommand {
         }
         let replica = world.rank / plan.stages, stage = world.rank % plan.stages
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
-        let pixels = config.inChannels == 1 || config.inChannels == 3
+        let pixels = config.makesPixels
         if bulk != nil && !pixels && run.vae == nil {
             throw DiTError("num_images: this model makes \(config.inChannels)-channel latents; pass --vae VAE.safetensors (vae: in the config) to write images")
         }
@@ -125,7 +125,7 @@ struct SampleCommand: ParsableCommand {
             try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
         }
         let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
-        let session = SamplingSession(world: world, transport: transport, plan: plan, stage: stage, replica: replica,
+        let session = SamplingSession(world: world, transport: transport, stage: stage, replica: replica,
             model: run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: plan.partition.ranges[stage], embedders: stage == 0,
                                                 finalLayer: stage == plan.stages - 1),
             decoder: decoder)

@@ -13,8 +13,7 @@ final class SamplingSession {
     let model: DiT?
     let decoder: SpreadDecoder?
 
-    init(world: MPIWorld, transport: Transport?, plan: SamplingPlan, stage: Int, replica: Int, model: DiT?,
-         decoder: SpreadDecoder?) {
+    init(world: MPIWorld, transport: Transport?, stage: Int, replica: Int, model: DiT?, decoder: SpreadDecoder?) {
         self.world = world
         self.transport = transport
         self.stage = stage

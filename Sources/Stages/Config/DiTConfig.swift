@@ -25,6 +25,9 @@ public struct DiTConfig: Codable, Equatable, Sendable {
     }
 
     public var outChannels: Int { learnSigma ? 2 * inChannels : inChannels }
+    /// Whether samples are images themselves (1 or 3 channels) rather than
+    /// latents a VAE must decode.
+    public var makesPixels: Bool { inChannels == 1 || inChannels == 3 }
     public var headDim: Int { hiddenSize / numHeads }
     /// `int(hidden_size * mlp_ratio)`, as timm's Mlp is built upstream.
     public var mlpHidden: Int { Int(Double(hiddenSize) * mlpRatio) }
