@@ -7,7 +7,7 @@ public enum Activation {
         Parallel.ranges(count, grain: 1 << 14) { range in
             let xs = x + range.lowerBound, ys = y + range.lowerBound, n = range.count
             var i = 0
-            while i + 16 <= n { store(silu(load(xs + i)), ys + i); i += 16 }
+            while i + 16 <= n { store16(silu(load16(xs + i)), ys + i); i += 16 }
             if i < n { storePartial(silu(loadPartial(xs + i, n - i, fill: 0)), ys + i, n - i) }
         }
     }
@@ -21,7 +21,7 @@ public enum Activation {
         Parallel.ranges(count, grain: 1 << 14) { range in
             let p = x + range.lowerBound, n = range.count
             var i = 0
-            while i + 16 <= n { store(gelu(load(p + i)), p + i); i += 16 }
+            while i + 16 <= n { store16(gelu(load16(p + i)), p + i); i += 16 }
             if i < n { storePartial(gelu(loadPartial(p + i, n - i, fill: 0)), p + i, n - i) }
         }
     }
@@ -45,7 +45,7 @@ public enum Activation {
         var m16 = SIMD16<Float>(repeating: -.infinity)
         var j = 0
         while j < full {
-            let v = load(row + j)
+            let v = load16(row + j)
             m16 = m16.replacing(with: v, where: v .> m16)
             j += 16
         }
@@ -57,8 +57,8 @@ public enum Activation {
         var s16 = SIMD16<Float>()
         j = 0
         while j < full {
-            let e = FastMath.exp(load(row + j) - m)
-            store(e, row + j); s16 += e
+            let e = FastMath.exp(load16(row + j) - m)
+            store16(e, row + j); s16 += e
             j += 16
         }
         if tail > 0 {
@@ -68,17 +68,10 @@ public enum Activation {
         }
         let inv = SIMD16<Float>(repeating: 1 / s16.sum())
         j = 0
-        while j < full { store(load(row + j) * inv, row + j); j += 16 }
+        while j < full { store16(load16(row + j) * inv, row + j); j += 16 }
         if tail > 0 { storePartial(loadPartial(row + full, tail, fill: 0) * inv, row + full, tail) }
     }
 
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { load(UnsafePointer(p)) }
-    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-    }
     @inline(__always) static func loadPartial(_ p: UnsafePointer<Float>, _ n: Int, fill: Float) -> SIMD16<Float> {
         var v = SIMD16<Float>(repeating: fill)
         for i in 0..<n { v[i] = p[i] }

@@ -42,15 +42,15 @@ enum FewRows {
             let w0 = w + p * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n
             var j = j0
             while j < full {
-                let b0 = load(w0 + j), b1 = load(w1 + j), b2 = load(w2 + j), b3 = load(w3 + j)
+                let b0 = load16(w0 + j), b1 = load16(w1 + j), b2 = load16(w2 + j), b3 = load16(w3 + j)
                 for r in 0..<rows {
                     let xr = x + r * k + p, yr = y + r * n + j
-                    var acc = load(yr)
+                    var acc = load16(yr)
                     acc = acc.addingProduct(SIMD16(repeating: xr[0]), b0)
                     acc = acc.addingProduct(SIMD16(repeating: xr[1]), b1)
                     acc = acc.addingProduct(SIMD16(repeating: xr[2]), b2)
                     acc = acc.addingProduct(SIMD16(repeating: xr[3]), b3)
-                    store(acc, yr)
+                    store16(acc, yr)
                 }
                 j += 16
             }
@@ -71,18 +71,10 @@ enum FewRows {
                 let a = x[r * k + p], yr = y + r * n
                 let a0 = SIMD16<Float>(repeating: a)
                 var j = j0
-                while j < full { store(load(yr + j).addingProduct(a0, load(w0 + j)), yr + j); j += 16 }
+                while j < full { store16(load16(yr + j).addingProduct(a0, load16(w0 + j)), yr + j); j += 16 }
                 while j < j1 { yr[j] = yr[j].addingProduct(a, w0[j]); j += 1 }
             }
             p += 1
         }
-    }
-
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> { load(UnsafePointer(p)) }
-    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 }
