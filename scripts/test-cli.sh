@@ -71,6 +71,10 @@ O=$T/out.h5
 expect_error "truncated checkpoint" "truncated" "$O" -- $DIT forward --checkpoint $T/trunc.safetensors --input $IO --output $O
 expect_error "non-safetensors file" "not a safetensors file" "$O" -- $DIT forward --checkpoint $T/text.safetensors --input $IO --output $O
 expect_error "unknown dtype" "dtype F8" "$O" -- $DIT forward --checkpoint $T/dtype.safetensors --input $IO --output $O
+# oneDNN's ISA capped as on an older CPU (ONEDNN_MAX_CPU_ISA): the named errors a user there sees.
+expect_error "bf16 without avx512_bf16" "no bf16 kernels.*avx512_bf16" "$O" -- env ONEDNN_MAX_CPU_ISA=AVX2 $DIT forward --checkpoint $CK --input $IO --output $O --precision bf16
+expect_error "onednn below AVX2" "gemm onednn: oneDNN runs only at sse41" "$O" -- env ONEDNN_MAX_CPU_ISA=SSE41 $DIT forward --checkpoint $CK --input $IO --output $O --gemm onednn
+expect_error "unknown gemm" "gemm" "$O" -- $DIT forward --checkpoint $CK --input $IO --output $O --gemm mkl
 expect_error "missing key" "missing tensor 'blocks.1.mlp.fc2.bias'" "$O" -- $DIT forward --checkpoint $T/missing.safetensors --input $IO --output $O
 expect_error "extra key" "unexpected tensor 'blocks.0.extra'" "$O" -- $DIT forward --checkpoint $T/extra.safetensors --input $IO --output $O
 expect_error "misshaped key" "'blocks.1.attn.proj.weight' has shape \(64, 63\) but the model needs \(64, 64\)" "$O" -- $DIT forward --checkpoint $T/shape.safetensors --input $IO --output $O
@@ -125,15 +129,17 @@ for model in digits tiny s2; do
   esac
   [ $model = tiny ] && args=(--checkpoint $T/tiny.safetensors --steps 6 --classes 1,2,3,4,5 --microbatch-size 2) \
     && python3 tools/make_random_checkpoint.py $T/tiny.safetensors --hidden 64 --depth 4 --heads 4 --input-size 8 --classes 10 --seed 3
-  dirs=()
-  for layout in "1 1" "2 1" "4 1" "2 2"; do
-    set -- $layout
-    d=$T/$model-$1x$2
-    if "${MPIRUN[@]}" -np $(($1 * $2)) $DIT sample "${args[@]}" --stages $1 --replicas $2 --seed 3 --output-dir $d >$T/log 2>&1; then
-      dirs+=($d)
-    else bad "$model $1 stages × $2 replicas ran" "$(tail -3 $T/log)"; fi
+  for gemm in openblas onednn; do
+    dirs=()
+    for layout in "1 1" "2 1" "4 1" "2 2"; do
+      set -- $layout
+      d=$T/$model-$gemm-$1x$2
+      if "${MPIRUN[@]}" -np $(($1 * $2)) $DIT sample "${args[@]}" --gemm $gemm --stages $1 --replicas $2 --seed 3 --output-dir $d >$T/log 2>&1; then
+        dirs+=($d)
+      else bad "$model $gemm $1 stages × $2 replicas ran" "$(tail -3 $T/log)"; fi
+    done
+    identical "$model, $gemm: 1, 2, 4 stages and 2 stages × 2 replicas bitwise identical" "${dirs[@]}"
   done
-  identical "$model: 1, 2, 4 stages and 2 stages × 2 replicas bitwise identical" "${dirs[@]}"
 done
 
 echo "== bulk generation (--num-images): resumable, the same images whatever the split"

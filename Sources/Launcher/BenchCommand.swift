@@ -26,40 +26,78 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Instead, time single kernels against their previous implementations (A/B in one process).")
     var kernels = false
 
+    @Option(help: "Comma-separated GEMM backends to compare (auto, openblas, onednn).") var gemm = "auto"
+    @Option(help: "Comma-separated precisions to compare (fp32, bf16).") var precision = "fp32"
+
     func run() throws {
         Self.useCPUClock = cpuClock
         if kernels { return KernelBench.run(threads: try Self.integers(threads, "--threads"), repeats: repeats) }
         let threadCounts = try Self.integers(threads, "--threads")
         let batchSizes = try Self.integers(batches, "--batches")
-        var peaks: [Int: Double] = [:]
+        let backends = try Self.list(gemm, "--gemm", GemmBackend.Choice.self).map { try GemmBackend.resolve($0) }
+        let precisions = try Self.list(precision, "--precision", Precision.self)
+        for p in precisions { try p.validate() }
+        let cpu = CPUFeatures.current
+        print("CPU: \(cpu.modelName); vector flags: \(cpu.flagList)")
+        var fma: [Int: Double] = [:], peaks: [String: Double] = [:]
         for n in threadCounts {
-            Gemm.threads = n
-            peaks[n] = Self.sgemmPeak()
-            print("sgemm peak, \(n) thread\(n == 1 ? "" : "s"): " + String(format: "%.1f", peaks[n]!)
-                  + " GFLOP/s (best of DiT-XL/2 block shapes, M = 2048)")
-        }
-        var rows = ["preset,batch,threads,median_ms,ms_per_image,gflops,peak_gflops,pct_peak"]
-        print(Self.header)
-        for (name, ckpt) in try models() {
-            let model = try DiT(checkpoint: ckpt)
-            for n in threadCounts {
+            let ymm = FMAPeak.gflops(lanes: 8, threads: n)
+            let zmm = cpu.hasAVX512 ? FMAPeak.gflops(lanes: 16, threads: n) : nil
+            fma[n] = max(ymm, zmm ?? 0)
+            print("FMA peak, \(Self.plural(n, "thread")): ymm (AVX2) " + String(format: "%.1f", ymm)
+                  + (zmm.map { String(format: ", zmm (AVX-512) %.1f", $0) } ?? "") + " GFLOP/s")
+            for b in backends {
+                Gemm.backend = b
                 Gemm.threads = n
-                if let kernelThreads { Parallel.threads = kernelThreads }
-                for batch in batchSizes {
-                    let ms = Self.timeForward(model, batch: batch, repeats: repeats, warmup: warmup)
-                    let gflops = Self.forwardFlops(model.config, batch: batch) / ms / 1e6
-                    let pct = 100 * gflops / peaks[n]!
-                    print(name.padding(toLength: 8, withPad: " ", startingAt: 0)
-                          + String(format: " %5d %7d %11.1f %10.1f %9.1f %7.1f%%", batch, n, ms, ms / Double(batch), gflops, pct))
-                    rows.append(name + String(format: ",%d,%d,%.2f,%.2f,%.1f,%.1f,%.1f", batch, n, ms,
-                                              ms / Double(batch), gflops, peaks[n]!, pct))
+                peaks["\(b)/\(n)"] = Self.sgemmPeak()
+                print("sgemm peak, \(Gemm.description): " + String(format: "%.1f", peaks["\(b)/\(n)"]!)
+                      + " GFLOP/s (best of DiT-XL/2 block shapes, M = 2048)")
+            }
+        }
+        var rows = ["preset,batch,threads,gemm,precision,median_ms,ms_per_image,gflops,peak_gflops,pct_peak,fma_peak_gflops,pct_fma_peak"]
+        print(Self.header)
+        for p in precisions {
+            Gemm.precision = p
+            for (name, ckpt) in try models() {
+                let model = try DiT(checkpoint: ckpt)
+                for b in backends {
+                    Gemm.backend = b
+                    for n in threadCounts {
+                        Gemm.threads = n
+                        if let kernelThreads { Parallel.threads = kernelThreads }
+                        for batch in batchSizes {
+                            let ms = Self.timeForward(model, batch: batch, repeats: repeats, warmup: warmup)
+                            let gflops = Self.forwardFlops(model.config, batch: batch) / ms / 1e6
+                            let peak = peaks["\(b)/\(n)"]!, pct = 100 * gflops / peak, pctFMA = 100 * gflops / fma[n]!
+                            print(name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                                  + String(format: " %5d %7d ", batch, n) + b.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                                  + p.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
+                                  + String(format: " %11.1f %10.1f %9.1f %7.1f%% %7.1f%%", ms, ms / Double(batch), gflops, pct, pctFMA))
+                            rows.append(name + String(format: ",%d,%d,", batch, n) + "\(b.rawValue),\(p.rawValue)"
+                                        + String(format: ",%.2f,%.2f,%.1f,%.1f,%.1f,%.1f,%.1f", ms, ms / Double(batch), gflops,
+                                                 peak, pct, fma[n]!, pctFMA))
+                        }
+                    }
                 }
             }
         }
         if let csv { try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8) }
     }
 
-    static let header = "preset   batch threads   median ms   ms/image   GFLOP/s  % peak"
+    static func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+
+    static func list<T: RawRepresentable & CaseIterable>(_ text: String, _ flag: String, _: T.Type) throws -> [T]
+    where T.RawValue == String {
+        try text.split(separator: ",").map {
+            let v = $0.trimmingCharacters(in: .whitespaces)
+            guard let x = T(rawValue: v) else {
+                throw ValidationError("\(flag): '\(v)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return x
+        }
+    }
+
+    static let header = "preset   batch threads gemm     prec    median ms   ms/image   GFLOP/s  % sgemm   % FMA"
 
     /// (name, checkpoint) per case: the given checkpoint, or random weights per preset.
     func models() throws -> [(String, Checkpoint)] {

@@ -20,8 +20,10 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "Channels guided: upstream (eps channels 0..2, as upstream) or all-channels.")
     var guidance: GuidanceMode = .upstream
     @Option(help: "Images per batch inside the forward pass.") var batch: Int = 8
+    @OptionGroup var engine: EngineOptions
 
     func run() throws {
+        try engine.configure(threads: nil)
         let inputs = try SafeTensorsFile(path: input)
         let x = try inputs.tensor("x")
         let t = try inputs.tensor("t").array

@@ -1,5 +1,6 @@
 import Foundation
 import Stages
+import Tensors
 
 extension HDF5Sink {
     /// The sink of rank `rank` for a sampling run with a `dump:` section.
@@ -40,6 +41,8 @@ extension HDF5Sink {
             ("dump_steps", .string(dump.steps)), ("dump_points", .string(dump.points.joined(separator: ","))),
             ("dump_images", .string(dump.images.map { $0.map(String.init).joined(separator: ",") } ?? "all")),
             ("compress", .string(dump.compress ? "gzip" : "none")),
+            ("gemm", .string(Gemm.description)), ("precision", .string(Gemm.precision.rawValue)),
+            ("cpu", .string(CPUFeatures.current.modelName)), ("cpu_flags", .string(CPUFeatures.current.flagList)),
         ]
     }
 }

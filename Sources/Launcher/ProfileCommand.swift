@@ -17,8 +17,10 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Profiled forward passes (times are averaged).") var repeats = 3
     @Flag(help: "Charge this thread's CPU time instead of wall time (robust to other load; only with --threads 1).")
     var cpuClock = false
+    @OptionGroup var engine: EngineOptions
 
     func run() throws {
+        let backend = try engine.configure(threads: threads)
         let ckpt: Checkpoint
         if let checkpoint {
             ckpt = try Checkpoint(path: checkpoint)
@@ -31,7 +33,6 @@ struct ProfileCommand: ParsableCommand {
         }
         let model = try DiT(checkpoint: ckpt)
         let c = model.config, n = batch
-        Gemm.threads = threads
         let pass = SyntheticForward(model: model, batch: n)
         func forward() {
             Profiler.start()
@@ -51,7 +52,7 @@ struct ProfileCommand: ParsableCommand {
         Profiler.enabled = false
         Profiler.cpuClock = false
 
-        print("DiT \(checkpoint ?? preset), batch \(n), \(threads) thread\(threads == 1 ? "" : "s"): \(String(format: "%.1f", wall)) ms per forward (mean of \(repeats))")
+        print("DiT \(checkpoint ?? preset), batch \(n), \(Gemm.precision.rawValue), \(backend): \(String(format: "%.1f", wall)) ms per forward (mean of \(repeats))")
         print("op                              ms/forward   share   GFLOP/s")
         let flops = Self.flops(c, batch: n)
         var sum = 0.0

@@ -40,6 +40,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
     @OptionGroup var dumpOptions: DumpOptions
+    @OptionGroup var engine: EngineOptions
 
     /// The run config: file, then flags on top.
     func runConfig(worldSize: Int) throws -> RunConfig {
@@ -78,6 +79,8 @@ struct SampleCommand: ParsableCommand {
             })
         }
         if let threads { r.threads = threads }
+        if let gemm = engine.gemm { r.gemm = gemm }
+        if let precision = engine.precision { r.precision = precision }
         if let trace { r.trace = trace }
         if simulate { r.simulate = true }
         if let vae { r.vae = vae }
@@ -102,7 +105,7 @@ struct SampleCommand: ParsableCommand {
 
     func sample(world: MPIWorld) throws {
         let run = try runConfig(worldSize: world.size)
-        if let threads = run.threads { Gemm.threads = threads }
+        try EngineOptions.configure(gemm: run.gemm, precision: run.precision, threads: run.threads)
         guard try world.allAgree(run.fingerprint) else {
             throw DiTError("ranks disagree on the run config (different experiment files, flags or builds); every rank must run the same command")
         }
@@ -141,6 +144,8 @@ struct SampleCommand: ParsableCommand {
             }
         }
         let trace = run.trace.map { _ in Trace(rank: world.rank, stage: stage) }
+        trace?.info = ["gemm": Gemm.description, "precision": Gemm.precision.rawValue,
+                       "cpu": CPUFeatures.current.modelName, "cpu_flags": CPUFeatures.current.flagList]
         trace?.metadata = ["images": plan.images(replica: replica).count, "steps": plan.steps, "stages": plan.stages,
                            "microbatches": plan.microbatches(replica: replica), "replica": replica]
         let sink = try ckpt.flatMap { ckpt in

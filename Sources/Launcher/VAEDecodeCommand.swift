@@ -20,7 +20,10 @@ struct VAEDecodeCommand: ParsableCommand {
     @Option(help: "GroupNorm groups (norm_num_groups); not stored in the weights, 32 for every SD VAE.")
     var normNumGroups: Int = 32
 
+    @OptionGroup var engine: EngineOptions
+
     func run() throws {
+        try engine.configure(threads: nil)
         let z = try SafeTensorsFile(path: input).tensor(key)
         let decoder = try VAEDecoder(path: vae, normNumGroups: normNumGroups)
         try decoder.validateInput(shape: z.shape, name: "\(input): \(key)")

@@ -14,4 +14,14 @@ enum Fixtures {
         let scale = max(floorOne ? 1 : 0, ref.map(abs).max() ?? 0)
         return (zip(a, ref).map { abs($0 - $1) }.max() ?? 0) / scale
     }
+
+    /// Runs `body` once per GEMM backend (fp32), then restores the default:
+    /// every backend must pass the same golden tests at the same tolerance.
+    static func forEachBackend(_ body: (GemmBackend) throws -> Void) rethrows {
+        defer { Gemm.backend = .openblas }
+        for backend in GemmBackend.allCases {
+            Gemm.backend = backend
+            try body(backend)
+        }
+    }
 }

@@ -17,6 +17,7 @@ final class ForwardGoldenTests: XCTestCase {
     }
 
     func testForwardMatchesReference() throws {
+        try Fixtures.forEachBackend { backend in
         for name in Self.cases {
             let (model, io) = try load(name)
             let x = try io.tensor("x"), t = try io.tensor("t").array, y = try io.integers("y").map { Int($0) }
@@ -26,12 +27,14 @@ final class ForwardGoldenTests: XCTestCase {
                 let out = try model.forward(x: x, t: t, y: y, workspace: Workspace(config: model.config, maxBatch: batch))
                 XCTAssertEqual(out.shape, ref.shape, name)
                 let err = Fixtures.relativeError(out.array, ref.array)
-                XCTAssertLessThanOrEqual(err, Self.tolerance, "\(name) batch \(batch): error \(err)")
+                XCTAssertLessThanOrEqual(err, Self.tolerance, "\(backend) \(name) batch \(batch): error \(err)")
             }
+        }
         }
     }
 
     func testForwardWithCFGMatchesReference() throws {
+        try Fixtures.forEachBackend { backend in
         for name in Self.cases {
             let (model, io) = try load(name)
             let x = try io.tensor("x"), t = try io.tensor("t").array, y = try io.integers("y").map { Int($0) }
@@ -39,8 +42,9 @@ final class ForwardGoldenTests: XCTestCase {
             for (mode, key) in [(GuidanceMode.upstream, "out_cfg"), (.allChannels, "out_cfg_all")] {
                 let out = try model.forwardWithCFG(x: x, t: t, y: y, scale: scale, mode: mode)
                 let err = Fixtures.relativeError(out.array, try io.tensor(key).array)
-                XCTAssertLessThanOrEqual(err, Self.tolerance, "\(name) \(mode): error \(err)")
+                XCTAssertLessThanOrEqual(err, Self.tolerance, "\(backend) \(name) \(mode): error \(err)")
             }
+        }
         }
     }
 

@@ -47,10 +47,12 @@ final class SamplingGoldenTests: XCTestCase {
     }
 
     func testSamplersMatchReference() throws {
-        for name in Self.cases {
-            let (result, reference) = try run(name)
-            let err = Fixtures.relativeError(result.array, reference.array, floorOne: false)
-            XCTAssertLessThanOrEqual(err, 1e-5, "\(name): error \(err)")
+        try Fixtures.forEachBackend { backend in
+            for name in Self.cases {
+                let (result, reference) = try run(name)
+                let err = Fixtures.relativeError(result.array, reference.array, floorOne: false)
+                XCTAssertLessThanOrEqual(err, 1e-5, "\(backend) \(name): error \(err)")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import Tensors
 
 /// How stages split the blocks: `auto` (balanced by cost) or explicit block
 /// counts per stage.
@@ -69,12 +70,17 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// restart redoes at most the chunks not fully written.
     public var chunkImages: Int?
     public var dump: DumpConfig?
+    /// The GEMM library (`GemmBackend.Choice`): auto, openblas or onednn.
+    public var gemm: GemmBackend.Choice = .auto
+    /// fp32 (exact, the default) or bf16 (opt-in, needs avx512_bf16).
+    public var precision: Precision = .fp32
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
         case numImages = "num_images", chunkImages = "chunk_images"
+        case gemm, precision
     }
 
     public init() {}
@@ -105,12 +111,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try get(.partition, &r.partition); try getOpt(.threads, &r.threads); try getOpt(.vae, &r.vae); try getOpt(.npz, &r.npz)
         try getOpt(.trace, &r.trace); try get(.simulate, &r.simulate); try getOpt(.dump, &r.dump)
         try getOpt(.numImages, &r.numImages); try getOpt(.chunkImages, &r.chunkImages)
+        try get(.gemm, &r.gemm); try get(.precision, &r.precision)
         self = r
     }
 
     public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
-        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images"])
+        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images",
+        "gemm", "precision"])
 
     /// Parses a YAML experiment file; unknown keys are errors (a typo must
     /// not silently fall back to a default).

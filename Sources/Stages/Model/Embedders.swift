@@ -74,14 +74,3 @@ public struct LabelEmbedder {
         for (i, label) in y.enumerated() { (out + i * d).update(from: table.data + label * d, count: d) }
     }
 }
-
-extension Linear {
-    /// A linear layer from an in-memory (out, in) weight.
-    init(weight: Tensor, bias: Tensor?) {
-        outFeatures = weight.shape[0]
-        inFeatures = weight.shape[1]
-        weightT = Tensor(shape: [inFeatures, outFeatures])
-        Gemm.transpose(weight.pointer, rows: outFeatures, cols: inFeatures, into: weightT.data)
-        self.bias = bias
-    }
-}

@@ -1,26 +1,31 @@
 import Tensors
 
-/// nn.Linear: y = x·Wᵀ + b. The weight is kept transposed (in × out), the
-/// layout OpenBLAS multiplies fastest.
+/// nn.Linear: y = x·Wᵀ + b, in the run's precision (`Gemm.precision`).
 public struct Linear {
-    public let inFeatures: Int
-    public let outFeatures: Int
-    let weightT: Tensor
-    let bias: Tensor?
+    let weights: LinearWeights
+
+    public var inFeatures: Int { weights.inFeatures }
+    public var outFeatures: Int { weights.outFeatures }
 
     /// Loads `prefix.weight` (out, in) and `prefix.bias`.
     public init(_ checkpoint: Checkpoint, _ prefix: String, bias hasBias: Bool = true) throws {
         let w = try checkpoint.tensor(prefix + ".weight")
-        let (rows, cols) = (w.shape[0], w.shape[1])
-        let t = Tensor(shape: [cols, rows])
+        self.init(weight: w, bias: hasBias ? try checkpoint.tensor(prefix + ".bias") : nil)
+    }
+
+    /// A linear layer from an in-memory (out, in) weight.
+    init(weight w: Tensor, bias: Tensor?) {
         // `w` must outlive the raw pointer read (ARC may release it after its last use).
-        withExtendedLifetime(w) { Gemm.transpose(w.pointer, rows: rows, cols: cols, into: t.data) }
-        (outFeatures, inFeatures, weightT) = (rows, cols, t)
-        bias = hasBias ? try checkpoint.tensor(prefix + ".bias") : nil
+        weights = withExtendedLifetime(w) {
+            LinearWeights(weight: w.pointer, outFeatures: w.shape[0], inFeatures: w.shape[1], bias: bias,
+                          precision: Gemm.precision)
+        }
     }
 
     public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        Gemm.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT.pointer, bias: bias?.pointer,
-                    outFeatures: outFeatures, into: y)
+        weights(x, rows: rows, into: y)
     }
+
+    /// Bytes of weight and bias held.
+    public var residentBytes: Int { weights.residentBytes }
 }

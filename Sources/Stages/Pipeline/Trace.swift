@@ -15,6 +15,8 @@ public final class Trace {
     public let stage: Int
     /// Facts about the run for `dit report` (images, steps, micro-batches, stages).
     public var metadata: [String: Int] = [:]
+    /// Facts in words: the GEMM backend with its ISA and threads, precision, CPU.
+    public var info: [String: String] = [:]
     public private(set) var spans: [Span] = []
 
     public init(rank: Int, stage: Int) {
@@ -46,7 +48,8 @@ public final class Trace {
             "args": ["name": "rank \(rank) (stage \(stage))"],
         ], [
             "name": "dit_run", "ph": "M", "pid": rank, "tid": 0,
-            "args": metadata.merging(["rank": rank, "stage": stage]) { a, _ in a },
+            "args": (metadata.merging(["rank": rank, "stage": stage]) { a, _ in a } as [String: Any])
+                .merging(info) { a, _ in a },
         ]]
         for s in spans {
             events.append([

@@ -26,8 +26,10 @@ public enum Attention {
         let blasThreads = openblas_get_num_threads()
         openblas_set_num_threads(1)
         DispatchQueue.concurrentPerform(iterations: n) { i in
-            head((i * units / n)..<((i + 1) * units / n), qkv: qkv, tokens: tokens, heads: heads, headDim: headDim,
-                 scores: scores + i * tokens * tokens, into: out)
+            Gemm.singleThreaded {
+                head((i * units / n)..<((i + 1) * units / n), qkv: qkv, tokens: tokens, heads: heads, headDim: headDim,
+                     scores: scores + i * tokens * tokens, into: out)
+            }
         }
         openblas_set_num_threads(blasThreads)
     }

@@ -1,7 +1,27 @@
 import CBLAS
+import CDNNL
 
-/// Matrix products over OpenBLAS. Row-major throughout.
+/// Matrix products over the chosen `GemmBackend`. Row-major throughout.
+/// Every GEMM of the product goes through `sgemm` (directly, or through
+/// `linear`), so the backend is one switch.
 public enum Gemm {
+    /// The library behind `sgemm`; set once per run, before any product
+    /// (`GemmBackend.resolve` turns `--gemm` into it).
+    public nonisolated(unsafe) static var backend: GemmBackend = .openblas
+
+    /// The precision linear layers are built in (`LinearWeights`); set once
+    /// per run, before the model loads.
+    public nonisolated(unsafe) static var precision: Precision = .fp32
+
+    /// "onednn 2.6.3 (avx512_core_bf16), 2 threads": for bench and profile
+    /// output, trace metadata and dump attributes.
+    public static var description: String {
+        switch backend {
+        case .openblas: return "openblas \(OpenBLAS.version) (\(OpenBLAS.coreName)), \(threads) thread\(threads == 1 ? "" : "s")"
+        case .onednn: return "onednn \(OneDNN.version) (\(OneDNN.isaName)), \(threads) thread\(threads == 1 ? "" : "s")"
+        }
+    }
+
     /// C[m×n] = alpha · op(A)·op(B) + beta · C, with leading dimensions given
     /// explicitly so that strided sub-matrices (one attention head inside a
     /// packed qkv row) need no copy.
@@ -13,9 +33,16 @@ public enum Gemm {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0
     ) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                    beta, c, blasint(ldc))
+        switch backend {
+        case .openblas:
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+                        beta, c, blasint(ldc))
+        case .onednn:
+            let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),
+                                    alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
+            precondition(status == dnnl_success, "dnnl_sgemm(\(m)×\(n)×\(k)) failed with status \(status.rawValue)")
+        }
     }
 
     /// y[rows×outF] = x[rows×inF] · Wᵀ + bias, where the weight is stored
@@ -50,13 +77,27 @@ public enum Gemm {
         }
     }
 
-    /// The number of threads OpenBLAS uses, and a way to set it per rank;
-    /// setting it also sizes `Parallel.threads` for the elementwise kernels.
+    /// The number of threads the GEMM libraries use, and a way to set it per
+    /// rank; setting it sizes both libraries' pools (OpenBLAS's and oneDNN's
+    /// OpenMP team) and `Parallel.threads` for our own kernels.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set {
             openblas_set_num_threads(Int32(newValue))
+            omp_set_num_threads(Int32(newValue))
             Parallel.threads = newValue
         }
+    }
+
+    /// Runs `body`, whose products run on the calling thread only: for
+    /// callers that split work over threads themselves. OpenBLAS's count is
+    /// global; OpenMP's is per calling thread, so each worker sets its own
+    /// and puts it back (one of them is the caller's thread).
+    @inline(__always)
+    public static func singleThreaded<R>(_ body: () -> R) -> R {
+        let saved = omp_get_max_threads()
+        omp_set_num_threads(1)
+        defer { omp_set_num_threads(saved) }
+        return body()
     }
 }
