@@ -1,7 +1,12 @@
 # dit-pipe: `make demo` builds and generates digits with the shipped model;
 # `make test` runs every test. Both install what they need first.
 CPU ?= native
-RELEASE_FLAGS = -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
+# Kernels with 16-lane tiles are compiled in (-D AVX512) when the target CPU
+# has AVX-512: by default when building natively on such a CPU; set AVX512=1
+# for an explicit AVX-512 CPU (e.g. CPU=znver4), AVX512= to leave them out.
+AVX512 ?= $(if $(filter native,$(CPU)),$(shell grep -qw avx512bw /proc/cpuinfo 2>/dev/null && echo 1))
+ISA_FLAGS = $(if $(AVX512),-Xswiftc -DAVX512)
+RELEASE_FLAGS = -c release -Xswiftc -target-cpu -Xswiftc $(CPU) $(ISA_FLAGS)
 DIT = .build/release/dit
 
 .PHONY: setup build release demo test test-swift test-cli clean
@@ -20,8 +25,8 @@ demo: release
 	@echo "wrote out/demo/grid.png (one of each digit 0-9), out/demo/samples.h5 and a PNG per image"
 
 test-swift: setup
-	swift build --build-tests
-	swift test
+	swift build --build-tests $(ISA_FLAGS)
+	swift test $(ISA_FLAGS)
 
 # End-to-end: bad input, seeds, real mpirun runs under timeout, digit quality.
 test-cli: release

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Tensors
 
 @main
 struct DiTCommand: ParsableCommand {
@@ -9,6 +10,15 @@ struct DiTCommand: ParsableCommand {
     /// timeout is read once, when the library loads, so the process sets it
     /// and re-executes itself; an explicit OPENBLAS_THREAD_TIMEOUT is kept.
     static func main() {
+        #if AVX512
+        // Built for AVX-512 (`make release` on such a CPU): another CPU would die on an illegal instruction.
+        if !CPUFeatures.current.hasAVX512 {
+            fputs("dit: this binary was built for a CPU with AVX-512 (avx512f/bw/vl), which this CPU "
+                  + "(\(CPUFeatures.current.modelName)) lacks; rebuild on this machine with `make release` "
+                  + "(or `make release CPU=x86-64-v3 AVX512=` for any AVX2 CPU)\n", stderr)
+            Foundation.exit(2)
+        }
+        #endif
         if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
             setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
             // The resolved path keeps the process name `dit` (for ps, pgrep, mpirun's messages).

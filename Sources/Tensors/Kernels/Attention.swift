@@ -25,7 +25,7 @@ public enum Attention {
         }
         let blasThreads = openblas_get_num_threads()
         openblas_set_num_threads(1)
-        DispatchQueue.concurrentPerform(iterations: n) { i in
+        Parallel.perform(n) { i in
             Gemm.singleThreaded {
                 head((i * units / n)..<((i + 1) * units / n), qkv: qkv, tokens: tokens, heads: heads, headDim: headDim,
                      scores: scores + i * tokens * tokens, into: out)
@@ -79,7 +79,7 @@ public enum Attention {
             fusedHeads(0..<units, qkv: qkv, tokens: tokens, heads: heads, headDim: headDim, scratch: scratch, into: out)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: n) { i in
+        Parallel.perform(n) { i in
             fusedHeads((i * units / n)..<((i + 1) * units / n), qkv: qkv, tokens: tokens, heads: heads,
                        headDim: headDim, scratch: scratch + i * per, into: out)
         }
@@ -120,19 +120,11 @@ public enum Attention {
                         dst.update(repeating: 0, count: hd)
                     }
                 }
-                for p in 0..<(tc / 16) {
-                    for i in stride(from: 0, to: nr, by: 6) {
-                        TileGemm.tile(k: hd, a: qb + i * hd, lda: hd, b: kp + p * hd * 16, ldb: 16,
-                                      c: sb + i * tc + p * 16, ldc: tc)
-                    }
-                }
+                TileGemm.panels(m: nr, panels: tc / 16, k: hd, a: qb, lda: hd, b: kp, panelStride: hd * 16, ldb: 16,
+                                c: sb, ldc: tc)
                 Activation.softmaxRows(sb, rows: n, cols: t, stride: tc)
-                for p in 0..<(hp / 16) {
-                    for i in stride(from: 0, to: nr, by: 6) {
-                        TileGemm.tile(k: t, a: sb + i * tc, lda: tc, b: vp + p * t * 16, ldb: 16,
-                                      c: ob + i * hp + p * 16, ldc: hp)
-                    }
-                }
+                TileGemm.panels(m: nr, panels: hp / 16, k: t, a: sb, lda: tc, b: vp, panelStride: t * 16, ldb: 16,
+                                c: ob, ldc: hp)
                 for i in 0..<n { (out + (b * t + i0 + i) * dim + h * hd).update(from: ob + i * hp, count: hd) }
                 i0 += n
             }
