@@ -10,15 +10,19 @@ PRESETS=${PRESETS:-S/2,B/2,XL/2}
 BATCHES=${BATCHES:-1,2,8}
 THREADS=${THREADS:-1,2}
 REPEATS=${REPEATS:-5}
+GEMM=${GEMM:-auto}              # e.g. GEMM=openblas,onednn to compare backends
+PRECISION=${PRECISION:-fp32}    # e.g. PRECISION=fp32,bf16
 CLOCK_FLAG=${CPU_CLOCK:+--cpu-clock}   # CPU_CLOCK=1 with THREADS=1: per-thread CPU time, robust to other load
 SCRATCH=${SCRATCH:-.build-perf}
 OUT=${OUT:-out/bench}
 mkdir -p "$OUT"
-[ -n "${NO_BUILD:-}" ] || swift build -c release -Xswiftc -target-cpu -Xswiftc native --scratch-path "$SCRATCH" >&2
+ISA=(); grep -qw avx512bw /proc/cpuinfo && ISA=(-Xswiftc -DAVX512)   # as `make release`
+[ -n "${NO_BUILD:-}" ] || swift build -c release -Xswiftc -target-cpu -Xswiftc native "${ISA[@]}" --scratch-path "$SCRATCH" >&2
+echo "# $(grep -m1 'model name' /proc/cpuinfo)"
 echo "# $(date -u +%FT%TZ)  $(uptime)"
 echo "## dit bench"
 "$SCRATCH/release/dit" bench --presets "$PRESETS" --batches "$BATCHES" --threads "$THREADS" \
-  --repeats "$REPEATS" $CLOCK_FLAG --csv "$OUT/dit.csv"
+  --repeats "$REPEATS" --gemm "$GEMM" --precision "$PRECISION" $CLOCK_FLAG --csv "$OUT/dit.csv"
 echo "## torch"
 python3 bench/torch_baseline.py --presets "$PRESETS" --batches "$BATCHES" --threads "$THREADS" \
   --repeats "$REPEATS" $CLOCK_FLAG --csv "$OUT/torch.csv"

@@ -8,7 +8,14 @@ struct DiTCommand: ParsableCommand {
     /// default) and take the cores from our own threaded kernels (attention,
     /// GELU, norms): S/2 batch 1 on 2 threads ran 11 % slower for it. The
     /// timeout is read once, when the library loads, so the process sets it
-    /// and re-executes itself; an explicit OPENBLAS_THREAD_TIMEOUT is kept.
+    /// and re-executes itself; an explicit OPENBLAS_THREAD_TIMEOUT (or
+    /// OpenMP setting) is kept.
+    /// oneDNN's OpenMP workers spin this many times (libgomp's default is
+    /// 300 000, ~10 ms of `pause` on recent cores) before sleeping: long
+    /// enough to bridge the gaps between one layer's kernels, short enough not
+    /// to hold a core while the rank waits for a message (docs/performance.md).
+    static let ompSpinCount = "30000"
+
     static func main() {
         #if AVX512
         // Built for AVX-512 (`make release` on such a CPU): another CPU would die on an illegal instruction.
@@ -19,8 +26,12 @@ struct DiTCommand: ParsableCommand {
             Foundation.exit(2)
         }
         #endif
-        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
-            setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        // Both libraries read their idle-spin settings once, at load: set the missing ones and re-execute.
+        var tuned = [("OPENBLAS_THREAD_TIMEOUT", "4")]
+        if getenv("OMP_WAIT_POLICY") == nil { tuned.append(("GOMP_SPINCOUNT", ompSpinCount)) }
+        let missing = tuned.filter { getenv($0.0) == nil }
+        if !missing.isEmpty {
+            for (key, value) in missing { setenv(key, value, 1) }
             // The resolved path keeps the process name `dit` (for ps, pgrep, mpirun's messages).
             var path = [CChar](repeating: 0, count: 4096)
             if readlink("/proc/self/exe", &path, path.count - 1) > 0 {

@@ -19,7 +19,9 @@ struct EngineOptions: ParsableArguments {
         Gemm.backend = try GemmBackend.resolve(gemm)
         try precision.validate()
         Gemm.precision = precision
-        if let threads { Gemm.threads = threads }
+        // One count for every pool: OpenBLAS's, oneDNN's OpenMP team and our kernels'.
+        // Without --threads it is OpenBLAS's own (OPENBLAS_NUM_THREADS, else the cores).
+        Gemm.threads = threads ?? Gemm.threads
         return Gemm.description
     }
 
