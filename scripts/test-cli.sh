@@ -100,6 +100,13 @@ printf 'checkpoint: %s\nstepz: 3\nclasses: [1]\n' $CK >$T/typo.yaml
 expect_error "unknown config key" "unknown config key 'stepz'" "$D" -- $DIT sample $T/typo.yaml
 expect_error "stages > depth" "3 stages for a model of 2 blocks" "$D" -- $DIT "${S[@]}" --stages 3
 expect_error "stages × replicas ≠ world" "stages × replicas = 2 × 1 = 2 but mpirun started 1" "$D" -- $DIT "${S[@]}" --stages 2
+expect_error "1-step DDPM, learned variance" "DDPM with 1 step cannot use this model's learned variance" "$D" -- $DIT "${S[@]}" --steps 1
+expect_error "eta with ddpm" "eta: 0.5 has no effect on ddpm" "$D" -- $DIT "${S[@]}" --eta 0.5
+expect_error "vae on a pixel model" "vae: this model makes 1-channel images directly" "$D" -- \
+  $DIT sample experiments/digits-1stage.yaml --steps 2 --vae /nonexistent.safetensors --output-dir $D
+expect_error "non-finite during sampling" "sampling went non-finite: -?(inf|nan) at step [0-9]+, (x_t|model_out), image 0" "$D" -- $DIT "${S[@]}" --cfg-scale 1e38
+expect_error "config stages ≠ world size" "stages × replicas = 4 × 1 = 4 \(from experiments/digits-4stages.yaml\) but mpirun started 3" "$D" -- \
+  "${MPIRUN[@]}" -np 3 $DIT sample experiments/digits-4stages.yaml --output-dir $D
 
 echo "== sample: seeds and images"
 $DIT sample --checkpoint $CK --steps 5 --seed 7 --classes 1,2,3 --output-dir $T/s3 2>/dev/null

@@ -68,9 +68,8 @@ struct SampleCommand: ParsableCommand {
         if let outputDir { r.outputDir = outputDir }
         if let nrow { r.nrow = nrow }
         if let replicas { r.replicas = replicas }
-        if let stages { r.stages = stages } else if config == nil || worldSize > 1 && r.stages * r.replicas != worldSize {
-            r.stages = max(1, worldSize / max(1, r.replicas))
-        }
+        // The config file's stages are the contract (checked against the world size); without one, the world decides.
+        if let stages { r.stages = stages } else if config == nil { r.stages = max(1, worldSize / max(1, r.replicas)) }
         if let microbatchSize { r.microbatchSize = microbatchSize }
         if let partition {
             r.partition = partition == "auto" ? .auto : .blocks(try partition.split(separator: ",").map { s in
@@ -115,12 +114,16 @@ struct SampleCommand: ParsableCommand {
         let config = try ckpt?.config ?? run.presetModel()
         let bulk = try run.numImages.map { _ in try BulkPlan(run: run, model: config) }
         let plan = try SamplingPlan(run: bulk?.run(chunk: 0) ?? run, model: config)
-        guard plan.stages * plan.replicas == world.size else {
-            throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(world.size) rank(s); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
+        guard run.stages * run.replicas == world.size else {
+            let source = stages != nil || replicas != nil ? "" : self.config.map { " (from \($0))" } ?? ""
+            throw DiTError("stages × replicas = \(run.stages) × \(run.replicas) = \(run.stages * run.replicas)\(source) but mpirun started \(world.size) rank(s); launch with -np \(run.stages * run.replicas) or change stages/replicas")
         }
         let replica = world.rank / plan.stages, stage = world.rank % plan.stages
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
         let pixels = config.makesPixels
+        if pixels, let vae = run.vae {
+            throw DiTError("vae: this model makes \(config.inChannels)-channel images directly, so the VAE \(vae) would not be used; remove --vae (vae: in the config)")
+        }
         if bulk != nil && !pixels && run.vae == nil {
             throw DiTError("num_images: this model makes \(config.inChannels)-channel latents; pass --vae VAE.safetensors (vae: in the config) to write images")
         }

@@ -174,6 +174,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try need(["ddpm", "ddim"].contains(sampler), "sampler", "'\(sampler)' is not a sampler; use ddpm or ddim")
         try need(steps >= 1 && steps <= 1000, "steps", "must be in 1...1000 (got \(steps))")
         try need(eta >= 0, "eta", "must be ≥ 0 (got \(eta))")
+        try need(eta == 0 || sampler == "ddim", "eta", "\(eta) has no effect on \(sampler): only DDIM uses eta; remove it, or use sampler ddim")
         try need(cfgScale >= 0 && cfgScale.isFinite, "cfg_scale", "must be ≥ 0 (got \(cfgScale)); 1 means no guidance")
         if let numImages {
             try need(numImages >= 1, "num_images", "must be ≥ 1 (got \(numImages))")

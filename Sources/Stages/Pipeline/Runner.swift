@@ -291,6 +291,8 @@ public final class PipelineRunner {
             try noise!.step(k, image: images.lowerBound + local, into: noiseBuffer.data)
             let x = latents.data + local * plan.imageSize
             let eps = output + j * plan.outputSize
+            try SamplingError.check(eps, count: plan.outputSize, key: DumpKey(step: k, point: .model_out, image: images.lowerBound + local),
+                                    timestep: info.timestep, origin: "in the model output (the weights or the guidance scale overflow)")
             if plan.run.sampler == "ddim" {
                 d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: Float(plan.run.eta),
                            noise: noiseBuffer.pointer, clipDenoised: plan.run.clipDenoised)
@@ -298,6 +300,8 @@ public final class PipelineRunner {
                 d.ddpmStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, noise: noiseBuffer.pointer,
                            clipDenoised: plan.run.clipDenoised)
             }
+            try SamplingError.check(x, count: plan.imageSize, key: DumpKey(step: k + 1, point: .x_t, image: images.lowerBound + local),
+                                    timestep: info.timestep, origin: "made by the \(plan.run.sampler) update of step \(k)")
         }
         if currentInput != nil { try releaseInput() }
         trace?.add("U\(m)@\(k)", "sampler", from: start, step: k, microbatch: m)
