@@ -39,6 +39,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Bulk generation (upstream sample_ddp.py): this many images as output-dir/NNNNNN.png plus the .npz; resumable. Labels cycle through --classes, or are drawn from the seed without it.") var numImages: Int?
     @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
+    @Option(help: "Seconds a rank waits for a peer before ending the job (default: 60 + 10 × the slowest wait so far).") var peerTimeout: Double?
+    @Flag(help: "Run even when ranks differ in build, BLAS kernels, threads or CPU features (results may differ in the last bits).") var allowHeterogeneous = false
     @OptionGroup var dumpOptions: DumpOptions
     @OptionGroup var engine: EngineOptions
 
@@ -85,6 +87,7 @@ struct SampleCommand: ParsableCommand {
         if let vae { r.vae = vae }
         if let npz { r.npz = npz }
         if clipDenoised { r.clipDenoised = true }
+        if let peerTimeout { r.peerTimeout = peerTimeout }
         if let numImages { r.numImages = numImages }
         if let chunkImages { r.chunkImages = chunkImages }
         try dumpOptions.apply(to: &r)
@@ -105,6 +108,8 @@ struct SampleCommand: ParsableCommand {
     func sample(world: MPIWorld) throws {
         let run = try runConfig(worldSize: world.size)
         try EngineOptions.configure(gemm: run.gemm, precision: run.precision, threads: run.threads)
+        world.startWatchdog(peerTimeout: run.peerTimeout)
+        try world.handshake(allowHeterogeneous: allowHeterogeneous)
         guard try world.allAgree(run.fingerprint) else {
             throw DiTError("ranks disagree on the run config (different experiment files, flags or builds); every rank must run the same command")
         }
@@ -159,6 +164,7 @@ struct SampleCommand: ParsableCommand {
         let start = Date()
         let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
                                          simulatedBlockSeconds: simulateBlockSeconds ?? 0.005) { step, mb in
+            try world.checkInterrupted()
             progress?.update(step: step, microbatch: mb)
         }
         progress?.finish()

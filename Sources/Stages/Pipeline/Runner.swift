@@ -21,7 +21,7 @@ public final class PipelineRunner {
     /// Seconds one block takes in `--simulate` mode (model is nil then).
     let simulatedBlockSeconds: Double
     /// Called on stage 0 after each sampler update (step, micro-batch).
-    public var onUpdate: ((Int, Int) -> Void)?
+    public var onUpdate: ((Int, Int) throws -> Void)?
 
     var isFirst: Bool { stage == 0 }
     var isLast: Bool { stage == plan.stages - 1 }
@@ -105,6 +105,13 @@ public final class PipelineRunner {
         return sendSlots.compactMap(\.request)
     }
 
+    /// The message the current receive action waits for (nil while sends drain).
+    var currentWait: WaitContext? {
+        guard pc < actions.count, case let .receive(k, m, from) = actions[pc] else { return nil }
+        return WaitContext(kind: stage == 0 ? .modelOutput : .activations, step: k, microbatch: m,
+                           peer: plan.rank(replica: replica, stage: from))
+    }
+
     /// Runs actions until one must wait. Returns whether anything happened.
     @discardableResult
     public func advance() throws -> Bool {
@@ -126,6 +133,7 @@ public final class PipelineRunner {
         while !isDone {
             if try !advance(), !isDone {
                 let start = trace?.now ?? 0
+                transport!.waitContext = currentWait
                 try transport!.waitAny(blockingRequests)
                 trace?.add("wait", "wait", from: start)
             }
@@ -306,7 +314,7 @@ public final class PipelineRunner {
         if currentInput != nil { try releaseInput() }
         trace?.add("U\(m)@\(k)", "sampler", from: start, step: k, microbatch: m)
         if m == schedule.microbatches - 1 { try sink?.endStep(k) }
-        onUpdate?(k, m)
+        try onUpdate?(k, m)
     }
 
     @inline(__always)
