@@ -33,6 +33,7 @@ test-cli: release
 	bash scripts/setup-python.sh
 	DIT=$(DIT) bash scripts/test-cli.sh
 	DIT=$(DIT) bash scripts/test-malformed.sh
+	DIT=$(DIT) bash scripts/test-netns.sh
 	DIT=$(DIT) bash scripts/test-dump.sh
 
 test: test-swift test-cli

@@ -27,6 +27,7 @@ final class MPIWorld {
     var hosts: [String] = []
     var deadline = PeerDeadline()
     private(set) var watchdog: Watchdog?
+    private var guardPipe: Int32?
 
     private init() {
         let env = ProcessInfo.processInfo.environment
@@ -45,6 +46,7 @@ final class MPIWorld {
 
     func finalize() {
         if active { guarded("MPI_Finalize (every rank finishing)") { _ = MPI_Finalize() } }
+        if let guardPipe { MpirunGuard.release(guardPipe) }
     }
 
     func host(_ r: Int) -> String { r < hosts.count ? hosts[r] : "?" }
@@ -53,6 +55,7 @@ final class MPIWorld {
     func startWatchdog(peerTimeout: Double?) {
         deadline.fixed = peerTimeout
         watchdog = Watchdog { [unowned self] what in self.abort(what, linger: 2) }
+        if active && size > 1 { guardPipe = MpirunGuard.start(rank: rank) }
     }
 
     /// Throws if SIGINT or SIGTERM asked the run to stop.

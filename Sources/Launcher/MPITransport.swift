@@ -56,7 +56,7 @@ final class MPITransport: Transport {
         guard let stored = requests[id] else { return true }
         var request = stored
         var flag: Int32 = 0
-        try check(mpi: MPI_Test(&request, &flag, dit_mpi_status_ignore()), "MPI_Test")
+        try check(mpi: MPI_Test(&request, &flag, dit_mpi_status_ignore()), "MPI_Test of \(describe([id]))")
         if flag != 0 { requests.removeValue(forKey: id); posted.removeValue(forKey: id); return true }
         requests[id] = request
         return false
@@ -69,7 +69,8 @@ final class MPITransport: Transport {
         var handles: [MPI_Request?] = ids.map { requests[$0]! }
         var indices = [Int32](repeating: 0, count: ids.count)
         var count: Int32 = 0
-        try check(mpi: MPI_Testsome(Int32(ids.count), &handles, &count, &indices, dit_mpi_statuses_ignore()), "MPI_Testsome")
+        try check(mpi: MPI_Testsome(Int32(ids.count), &handles, &count, &indices, dit_mpi_statuses_ignore()),
+                  "MPI_Testsome over \(describe(ids)) and \(ids.count - 1) other request(s)")
         guard count > 0 && count != dit_mpi_undefined() else { return }
         for i in indices.prefix(Int(count)) {
             requests.removeValue(forKey: ids[Int(i)])
