@@ -28,10 +28,12 @@ test-swift: setup
 	swift build --build-tests $(ISA_FLAGS)
 	swift test $(ISA_FLAGS)
 
-# End-to-end: bad input, seeds, real mpirun runs under timeout, digit quality.
+# End-to-end: bad input (and the malformed-file corpus), seeds, real mpirun runs under timeout, digit quality.
 test-cli: release
 	bash scripts/setup-python.sh
 	DIT=$(DIT) bash scripts/test-cli.sh
+	DIT=$(DIT) bash scripts/test-malformed.sh
+	DIT=$(DIT) bash scripts/test-netns.sh
 	DIT=$(DIT) bash scripts/test-dump.sh
 
 test: test-swift test-cli

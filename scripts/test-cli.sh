@@ -100,6 +100,13 @@ printf 'checkpoint: %s\nstepz: 3\nclasses: [1]\n' $CK >$T/typo.yaml
 expect_error "unknown config key" "unknown config key 'stepz'" "$D" -- $DIT sample $T/typo.yaml
 expect_error "stages > depth" "3 stages for a model of 2 blocks" "$D" -- $DIT "${S[@]}" --stages 3
 expect_error "stages × replicas ≠ world" "stages × replicas = 2 × 1 = 2 but mpirun started 1" "$D" -- $DIT "${S[@]}" --stages 2
+expect_error "1-step DDPM, learned variance" "DDPM with 1 step cannot use this model's learned variance" "$D" -- $DIT "${S[@]}" --steps 1
+expect_error "eta with ddpm" "eta: 0.5 has no effect on ddpm" "$D" -- $DIT "${S[@]}" --eta 0.5
+expect_error "vae on a pixel model" "vae: this model makes 1-channel images directly" "$D" -- \
+  $DIT sample experiments/digits-1stage.yaml --steps 2 --vae /nonexistent.safetensors --output-dir $D
+expect_error "non-finite during sampling" "sampling went non-finite: -?(inf|nan) at step [0-9]+, (x_t|model_out), image 0" "$D" -- $DIT "${S[@]}" --cfg-scale 1e38
+expect_error "config stages ≠ world size" "stages × replicas = 4 × 1 = 4 \(from experiments/digits-4stages.yaml\) but mpirun started 3" "$D" -- \
+  "${MPIRUN[@]}" -np 3 $DIT sample experiments/digits-4stages.yaml --output-dir $D
 
 echo "== sample: seeds and images"
 $DIT sample --checkpoint $CK --steps 5 --seed 7 --classes 1,2,3 --output-dir $T/s3 2>/dev/null
@@ -226,6 +233,31 @@ elapsed=$(($(date +%s) - start))
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qE "rank [0-9]+ .*(exited on signal 9|Killed)|process rank [0-9]+" $T/kill.log && [ ! -e $T/killed/samples.h5 ]; then
   ok "a rank killed mid-run ends the job in ${elapsed}s: $(grep -oE 'process rank [0-9]+[^.]*' $T/kill.log | head -1)"
 else bad "killed rank" "rc $rc after ${elapsed}s: $(tail -3 $T/kill.log)"; fi
+# rank_pid DIR: the pid of a dit rank whose command line holds DIR (second one: a middle rank).
+rank_pid() { pgrep -f "output-dir $1" | while read p; do [ "$(cat /proc/$p/comm 2>/dev/null)" = dit ] && echo $p; done | sed -n ${2:-1}p; }
+"${MPIRUN[@]}" -np 3 $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 1000 --classes 0,1,2,3 --stages 3 \
+  --peer-timeout 3 --output-dir $T/stopped >$T/stop.log 2>&1 &
+mp=$!
+for _ in $(seq 50); do sleep 0.2; [ "$(rank_pid $T/stopped 3)" ] && break; done
+sleep 2; pid=$(rank_pid $T/stopped 2); kill -STOP $pid; start=$(date +%s)
+wait $mp; rc=$?; elapsed=$(($(date +%s) - start)); kill -CONT $pid 2>/dev/null
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $elapsed -le 30 ] && grep -qE "waited 3 s for .* from rank [0-9]" $T/stop.log && [ ! -e $T/stopped/samples.h5 ]; then
+  ok "a stopped rank ends the job in ${elapsed}s (peer_timeout 3): $(grep -oE 'waited 3 s for [^,]*' $T/stop.log | head -1)"
+else bad "stopped rank" "rc $rc after ${elapsed}s: $(grep dit: $T/stop.log | tail -3)"; fi
+for sig in INT TERM; do
+  "${MPIRUN[@]}" -np 2 $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 1000 --classes 0,1,2,3 \
+    --output-dir $T/sig$sig >$T/sig.log 2>&1 &
+  mp=$!
+  for _ in $(seq 50); do sleep 0.2; [ "$(rank_pid $T/sig$sig 2)" ] && break; done
+  sleep 2; kill -$sig $(pgrep -P $mp); start=$(date +%s)
+  wait $mp; rc=$?; elapsed=$(($(date +%s) - start))
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $elapsed -le 15 ] && [ -z "$(rank_pid $T/sig$sig)" ] && [ -z "$(ls -A $T/sig$sig 2>/dev/null)" ]; then
+    ok "SIG$sig to mpirun: every rank stopped in ${elapsed}s, rc $rc, nothing written"
+  else bad "SIG$sig to mpirun" "rc $rc after ${elapsed}s: $(tail -3 $T/sig.log)"; fi
+done
+expect_error "ranks with different BLAS threads are refused" "ranks differ in BLAS threads \(rank 0 on [^:]*: 1; rank 1 on [^:]*: 2\)" "$T/het" -- \
+  timeout 60 mpirun --bind-to none -x OPENBLAS_NUM_THREADS=1 -np 1 $DIT sample --checkpoint $CK --steps 2 --classes 1,2 --stages 2 --output-dir $T/het : \
+  -np 1 env OPENBLAS_NUM_THREADS=2 $DIT sample --checkpoint $CK --steps 2 --classes 1,2 --stages 2 --output-dir $T/het
 expect_error "mismatched configs across ranks" "ranks disagree on the run config" "$T/mm" -- \
   timeout 60 mpirun --bind-to none -np 1 $DIT sample --checkpoint $CK --steps 4 --classes 1,2 --seed 1 --stages 2 --output-dir $T/mm : \
   -np 1 $DIT sample --checkpoint $CK --steps 4 --classes 1,2 --seed 2 --stages 2 --output-dir $T/mm

@@ -37,7 +37,7 @@ struct BulkSampler {
             let offset = bulk.images(chunk: c).lowerBound
             let noise: NoiseSource? = session.stage == 0
                 ? OffsetNoise(PhiloxNoise(seed: config.seed, imageSize: plan.imageSize), offset: offset) : nil
-            let samples = try session.sample(plan: plan, noise: noise)
+            let samples = try session.sample(plan: plan, noise: noise) { _, _ in try self.session.world.checkInterrupted() }
             let decoded = try session.decode(samples, plan: plan)
             if let output, let images = decoded ?? samples {
                 try write(images, chunk: c, to: output)

@@ -25,6 +25,11 @@ struct ForwardCommand: ParsableCommand {
     func run() throws {
         try engine.configure(threads: nil)
         let inputs = try SafeTensorsFile(path: input)
+        let xEntry = try inputs.entry("x")
+        guard xEntry.dtype.isFloatingPoint else {
+            throw SafeTensorsError.wrongDType(path: input, tensor: "x", dtype: "\(xEntry.dtype.rawValue) with shape \(xEntry.shape.shapeDescription)",
+                                              allowed: "a float dtype (F32, F16, BF16 or F64)")
+        }
         let x = try inputs.tensor("x")
         let t = try inputs.tensor("t").array
         let y = try inputs.integers("y").map { Int($0) }

@@ -24,7 +24,14 @@ enum ImageWriter {
     @inline(__always)
     static func toByte(_ v: Float) -> UInt8 {
         let unit = (min(max(v, -1), 1) - (-1)) / 2
-        return UInt8(min(max(unit * 255 + 0.5, 0), 255))
+        return clampedByte(unit * 255 + 0.5)
+    }
+
+    /// v clamped to [0, 255] and truncated; NaN (which min/max pass
+    /// through, and UInt8() would trap on) becomes 0, as torch's uint8 cast.
+    @inline(__always)
+    static func clampedByte(_ v: Float) -> UInt8 {
+        v.isNaN ? 0 : UInt8(min(max(v, 0), 255))
     }
 
     /// `make_grid(images, nrow, padding=2, pad_value=0)` as RGB bytes.

@@ -23,6 +23,11 @@ final class MPIWorld {
     let rank: Int
     let size: Int
     let active: Bool
+    /// Every rank's host name (MPI_Get_processor_name), from the handshake.
+    var hosts: [String] = []
+    var deadline = PeerDeadline()
+    private(set) var watchdog: Watchdog?
+    private var guardPipe: Int32?
 
     private init() {
         let env = ProcessInfo.processInfo.environment
@@ -40,13 +45,44 @@ final class MPIWorld {
     }
 
     func finalize() {
-        if active { MPI_Finalize() }
+        if active { guarded("MPI_Finalize (every rank finishing)") { _ = MPI_Finalize() } }
+        if let guardPipe { MpirunGuard.release(guardPipe) }
+    }
+
+    func host(_ r: Int) -> String { r < hosts.count ? hosts[r] : "?" }
+
+    /// Starts the deadline on every wait and the SIGINT/SIGTERM handling.
+    func startWatchdog(peerTimeout: Double?) {
+        deadline.fixed = peerTimeout
+        watchdog = Watchdog { [unowned self] what in self.abort(what, linger: 2) }
+        if active && size > 1 { guardPipe = MpirunGuard.start(rank: rank) }
+    }
+
+    /// Throws if SIGINT or SIGTERM asked the run to stop.
+    func checkInterrupted() throws {
+        if let sig = watchdog?.interruption { throw WireError.interrupted(signal: sig) }
+    }
+
+    /// Runs a blocking MPI call under the peer deadline.
+    func guarded<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
+        watchdog?.arm("waited \(Int(deadline.seconds)) s for \(what()) (some rank is lost, stopped or unreachable); set peer_timeout to wait longer", seconds: deadline.seconds)
+        defer { watchdog?.disarm() }
+        return try body()
     }
 
     /// Ends every rank of the job, after saying why on stderr.
-    func abort(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("dit: rank \(rank): \(message)\n".utf8))
-        if active { MPI_Abort(dit_mpi_comm_world(), 1) }
+    /// MPI_Abort may itself hang when a peer's daemon is stopped; the
+    /// process then exits on its own after a few seconds, which mpirun also
+    /// treats as a failed job.
+    /// `linger` seconds pass between the message and the abort, so that the
+    /// other ranks whose deadlines expire too can say whom they waited for.
+    func abort(_ message: String, linger: UInt32 = 0) -> Never {
+        FileHandle.standardError.write(Data("dit: rank \(rank) (\(host(rank))): \(message)\n".utf8))
+        sleep(linger)
+        if active {
+            Thread.detachNewThread { sleep(5); _exit(1) }
+            MPI_Abort(dit_mpi_comm_world(), 1)
+        }
         exit(1)
     }
 
@@ -54,7 +90,9 @@ final class MPIWorld {
     func allAgree(_ value: UInt64) throws -> Bool {
         guard active else { return true }
         var mine = [value, ~value], result = [UInt64](repeating: 0, count: 2)
-        try check(mpi: MPI_Allreduce(&mine, &result, 2, dit_mpi_uint64(), dit_mpi_max(), dit_mpi_comm_world()), "MPI_Allreduce")
+        try guarded("the run-config check (MPI_Allreduce)") {
+            try check(mpi: MPI_Allreduce(&mine, &result, 2, dit_mpi_uint64(), dit_mpi_max(), dit_mpi_comm_world()), "MPI_Allreduce")
+        }
         return result[0] == value && result[1] == ~value
     }
 
@@ -62,15 +100,19 @@ final class MPIWorld {
     func broadcast(_ values: [Int]) throws -> [Int] {
         guard active && size > 1 else { return values }
         var count = Int64(values.count)
-        try check(mpi: MPI_Bcast(&count, 1, dit_mpi_int64(), 0, dit_mpi_comm_world()), "MPI_Bcast")
+        try guarded("rank 0's broadcast (MPI_Bcast)") {
+            try check(mpi: MPI_Bcast(&count, 1, dit_mpi_int64(), 0, dit_mpi_comm_world()), "MPI_Bcast")
+        }
         var buffer = rank == 0 ? values.map(Int64.init) : [Int64](repeating: 0, count: Int(count))
         if count > 0 {
-            try check(mpi: MPI_Bcast(&buffer, Int32(count), dit_mpi_int64(), 0, dit_mpi_comm_world()), "MPI_Bcast")
+            try guarded("rank 0's broadcast (MPI_Bcast)") {
+                try check(mpi: MPI_Bcast(&buffer, Int32(count), dit_mpi_int64(), 0, dit_mpi_comm_world()), "MPI_Bcast")
+            }
         }
         return buffer.map(Int.init)
     }
 
     func barrier() throws {
-        if active { try check(mpi: MPI_Barrier(dit_mpi_comm_world()), "MPI_Barrier") }
+        if active { try guarded("every rank at a barrier (MPI_Barrier)") { try check(mpi: MPI_Barrier(dit_mpi_comm_world()), "MPI_Barrier") } }
     }
 }

@@ -7,7 +7,7 @@ import Tensors
 enum NPZImages {
     /// One (C, H, W) image as H·W·3 bytes.
     static func bytes(_ image: UnsafePointer<Float>, channels c: Int, height h: Int, width w: Int) -> [UInt8] {
-        ImageWriter.rgb(image, channels: c, height: h, width: w) { UInt8(min(max(127.5 * $0 + 128, 0), 255)) }
+        ImageWriter.rgb(image, channels: c, height: h, width: w) { ImageWriter.clampedByte(127.5 * $0 + 128) }
     }
 
     /// Writes all images of an (N, C, H, W) tensor as an .npz (temp + rename).

@@ -39,6 +39,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Bulk generation (upstream sample_ddp.py): this many images as output-dir/NNNNNN.png plus the .npz; resumable. Labels cycle through --classes, or are drawn from the seed without it.") var numImages: Int?
     @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
+    @Option(help: "Seconds a rank waits for a peer before ending the job (default: 60 + 10 × the slowest wait so far).") var peerTimeout: Double?
+    @Flag(help: "Run even when ranks differ in build, BLAS kernels, threads or CPU features (results may differ in the last bits).") var allowHeterogeneous = false
     @OptionGroup var dumpOptions: DumpOptions
     @OptionGroup var engine: EngineOptions
 
@@ -68,9 +70,8 @@ struct SampleCommand: ParsableCommand {
         if let outputDir { r.outputDir = outputDir }
         if let nrow { r.nrow = nrow }
         if let replicas { r.replicas = replicas }
-        if let stages { r.stages = stages } else if config == nil || worldSize > 1 && r.stages * r.replicas != worldSize {
-            r.stages = max(1, worldSize / max(1, r.replicas))
-        }
+        // The config file's stages are the contract (checked against the world size); without one, the world decides.
+        if let stages { r.stages = stages } else if config == nil { r.stages = max(1, worldSize / max(1, r.replicas)) }
         if let microbatchSize { r.microbatchSize = microbatchSize }
         if let partition {
             r.partition = partition == "auto" ? .auto : .blocks(try partition.split(separator: ",").map { s in
@@ -86,6 +87,7 @@ struct SampleCommand: ParsableCommand {
         if let vae { r.vae = vae }
         if let npz { r.npz = npz }
         if clipDenoised { r.clipDenoised = true }
+        if let peerTimeout { r.peerTimeout = peerTimeout }
         if let numImages { r.numImages = numImages }
         if let chunkImages { r.chunkImages = chunkImages }
         try dumpOptions.apply(to: &r)
@@ -106,6 +108,8 @@ struct SampleCommand: ParsableCommand {
     func sample(world: MPIWorld) throws {
         let run = try runConfig(worldSize: world.size)
         try EngineOptions.configure(gemm: run.gemm, precision: run.precision, threads: run.threads)
+        world.startWatchdog(peerTimeout: run.peerTimeout)
+        try world.handshake(allowHeterogeneous: allowHeterogeneous)
         guard try world.allAgree(run.fingerprint) else {
             throw DiTError("ranks disagree on the run config (different experiment files, flags or builds); every rank must run the same command")
         }
@@ -115,12 +119,16 @@ struct SampleCommand: ParsableCommand {
         let config = try ckpt?.config ?? run.presetModel()
         let bulk = try run.numImages.map { _ in try BulkPlan(run: run, model: config) }
         let plan = try SamplingPlan(run: bulk?.run(chunk: 0) ?? run, model: config)
-        guard plan.stages * plan.replicas == world.size else {
-            throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(world.size) rank(s); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
+        guard run.stages * run.replicas == world.size else {
+            let source = stages != nil || replicas != nil ? "" : self.config.map { " (from \($0))" } ?? ""
+            throw DiTError("stages × replicas = \(run.stages) × \(run.replicas) = \(run.stages * run.replicas)\(source) but mpirun started \(world.size) rank(s); launch with -np \(run.stages * run.replicas) or change stages/replicas")
         }
         let replica = world.rank / plan.stages, stage = world.rank % plan.stages
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
         let pixels = config.makesPixels
+        if pixels, let vae = run.vae {
+            throw DiTError("vae: this model makes \(config.inChannels)-channel images directly, so the VAE \(vae) would not be used; remove --vae (vae: in the config)")
+        }
         if bulk != nil && !pixels && run.vae == nil {
             throw DiTError("num_images: this model makes \(config.inChannels)-channel latents; pass --vae VAE.safetensors (vae: in the config) to write images")
         }
@@ -156,6 +164,7 @@ struct SampleCommand: ParsableCommand {
         let start = Date()
         let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
                                          simulatedBlockSeconds: simulateBlockSeconds ?? 0.005) { step, mb in
+            try world.checkInterrupted()
             progress?.update(step: step, microbatch: mb)
         }
         progress?.finish()

@@ -25,7 +25,7 @@ final class SamplingSession {
     /// Runs the plan's schedule on this rank; world rank 0 returns every
     /// image's final latents in order (nil elsewhere).
     func sample(plan: SamplingPlan, noise: NoiseSource?, sink: ActivationSink? = nil, trace: Trace? = nil,
-                simulatedBlockSeconds: Double = 0, onUpdate: ((Int, Int) -> Void)? = nil) throws -> Tensor? {
+                simulatedBlockSeconds: Double = 0, onUpdate: ((Int, Int) throws -> Void)? = nil) throws -> Tensor? {
         let runner = try PipelineRunner(plan: plan, stage: stage, replica: replica, model: model, transport: transport,
                                         noise: noise, sink: sink, trace: trace, simulatedBlockSeconds: simulatedBlockSeconds)
         runner.onUpdate = onUpdate

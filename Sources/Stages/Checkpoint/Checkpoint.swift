@@ -17,7 +17,7 @@ public final class Checkpoint: @unchecked Sendable {
     ///   - inputSize: used only when the file has no `pos_embed` (and no
     ///     `input_size` metadata) to fix the spatial size.
     public init(path: String, numHeads: Int? = nil, inputSize: Int? = nil) throws {
-        do { file = try SafeTensorsFile(path: path) } catch let e as TensorError { throw DiTError(e.message) }
+        file = try SafeTensorsFile(path: path)
         let (config, hasPos) = try Self.inferConfig(file, numHeads: numHeads, inputSize: inputSize)
         self.config = config
         self.hasPosEmbed = hasPos
@@ -42,6 +42,9 @@ public final class Checkpoint: @unchecked Sendable {
             throw DiTError("\(path): x_embedder.proj.weight has non-square patches \(proj.shapeDescription)")
         }
         let table = try shape(file, "y_embedder.embedding_table.weight", rank: 2)
+        guard table[0] >= 2 else {
+            throw DiTError("\(path): tensor 'y_embedder.embedding_table.weight' has \(table[0]) row(s); it needs num_classes + 1 rows (at least one class and the null class last)")
+        }
         let final = try shape(file, "final_layer.linear.weight", rank: 2)
         let fc1 = try shape(file, "blocks.0.mlp.fc1.weight", rank: 2)
         let outChannels = final[0] / (patch * patch)
@@ -123,6 +126,9 @@ public final class Checkpoint: @unchecked Sendable {
         return keys
     }
 
+    /// What a weight may be stored as; other dtypes are refused by name.
+    public static let weightDTypes: Set<SafeTensorsDType> = [.f32, .f16, .bf16]
+
     static func verifyKeys(_ file: SafeTensorsFile, config: DiTConfig, hasPosEmbed: Bool) throws {
         let expected = expectedShapes(config).filter { hasPosEmbed || $0.key != "pos_embed" }
         let names = Set(expected.map(\.key))
@@ -133,6 +139,10 @@ public final class Checkpoint: @unchecked Sendable {
             guard e.shape == shape else {
                 throw DiTError("\(file.path): tensor '\(key)' has shape \(e.shape.shapeDescription) but the model needs \(shape.shapeDescription)")
             }
+            guard weightDTypes.contains(e.dtype) else {
+                throw SafeTensorsError.wrongDType(path: file.path, tensor: key, dtype: e.dtype.rawValue,
+                                                  allowed: "F32, F16 or BF16 for a weight (convert with tools/convert_checkpoint.py)")
+            }
         }
         let unused = file.names.filter { !names.contains($0) }
         if !unused.isEmpty {
@@ -142,6 +152,6 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// A weight by upstream name (its shape was verified at open).
     public func tensor(_ key: String) throws -> Tensor {
-        do { return try file.tensor(key) } catch let e as TensorError { throw DiTError(e.message) }
+        try file.tensor(key)
     }
 }

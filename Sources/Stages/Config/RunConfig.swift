@@ -74,6 +74,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var gemm: GemmBackend.Choice = .auto
     /// fp32 (exact, the default) or bf16 (opt-in, needs avx512_bf16).
     public var precision: Precision = .fp32
+    /// Seconds a rank waits for a peer's message before it ends the job;
+    /// default: 60 s plus 10 × the slowest wait seen so far.
+    public var peerTimeout: Double?
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
@@ -81,6 +84,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
         case numImages = "num_images", chunkImages = "chunk_images"
         case gemm, precision
+        case peerTimeout = "peer_timeout"
     }
 
     public init() {}
@@ -112,13 +116,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try getOpt(.trace, &r.trace); try get(.simulate, &r.simulate); try getOpt(.dump, &r.dump)
         try getOpt(.numImages, &r.numImages); try getOpt(.chunkImages, &r.chunkImages)
         try get(.gemm, &r.gemm); try get(.precision, &r.precision)
+        try getOpt(.peerTimeout, &r.peerTimeout)
         self = r
     }
 
     public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
         "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images",
-        "gemm", "precision"])
+        "gemm", "precision",
+        "peer_timeout"])
 
     /// Parses a YAML experiment file; unknown keys are errors (a typo must
     /// not silently fall back to a default).
@@ -174,6 +180,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try need(["ddpm", "ddim"].contains(sampler), "sampler", "'\(sampler)' is not a sampler; use ddpm or ddim")
         try need(steps >= 1 && steps <= 1000, "steps", "must be in 1...1000 (got \(steps))")
         try need(eta >= 0, "eta", "must be ≥ 0 (got \(eta))")
+        try need(eta == 0 || sampler == "ddim", "eta", "\(eta) has no effect on \(sampler): only DDIM uses eta; remove it, or use sampler ddim")
         try need(cfgScale >= 0 && cfgScale.isFinite, "cfg_scale", "must be ≥ 0 (got \(cfgScale)); 1 means no guidance")
         if let numImages {
             try need(numImages >= 1, "num_images", "must be ≥ 1 (got \(numImages))")
@@ -195,6 +202,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try need(replicas >= 1, "replicas", "must be ≥ 1 (got \(replicas))")
         try need(microbatchSize >= 1, "microbatch_size", "must be ≥ 1 (got \(microbatchSize))")
         if let threads { try need(threads >= 1, "threads", "must be ≥ 1 (got \(threads))") }
+        if let peerTimeout { try need(peerTimeout > 0 && peerTimeout.isFinite, "peer_timeout", "must be a positive number of seconds (got \(peerTimeout))") }
         if let model {
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
                 throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0...\(model.numClasses - 1)")

@@ -65,6 +65,7 @@ public final class LoopbackTransport: Transport {
     let hub: LoopbackHub
     public let rank: Int
     public var worldSize: Int { hub.worldSize }
+    public var waitContext: WaitContext?
 
     init(hub: LoopbackHub, rank: Int) { self.hub = hub; self.rank = rank }
 

@@ -21,7 +21,7 @@ public final class PipelineRunner {
     /// Seconds one block takes in `--simulate` mode (model is nil then).
     let simulatedBlockSeconds: Double
     /// Called on stage 0 after each sampler update (step, micro-batch).
-    public var onUpdate: ((Int, Int) -> Void)?
+    public var onUpdate: ((Int, Int) throws -> Void)?
 
     var isFirst: Bool { stage == 0 }
     var isLast: Bool { stage == plan.stages - 1 }
@@ -105,6 +105,13 @@ public final class PipelineRunner {
         return sendSlots.compactMap(\.request)
     }
 
+    /// The message the current receive action waits for (nil while sends drain).
+    var currentWait: WaitContext? {
+        guard pc < actions.count, case let .receive(k, m, from) = actions[pc] else { return nil }
+        return WaitContext(kind: stage == 0 ? .modelOutput : .activations, step: k, microbatch: m,
+                           peer: plan.rank(replica: replica, stage: from))
+    }
+
     /// Runs actions until one must wait. Returns whether anything happened.
     @discardableResult
     public func advance() throws -> Bool {
@@ -126,6 +133,7 @@ public final class PipelineRunner {
         while !isDone {
             if try !advance(), !isDone {
                 let start = trace?.now ?? 0
+                transport!.waitContext = currentWait
                 try transport!.waitAny(blockingRequests)
                 trace?.add("wait", "wait", from: start)
             }
@@ -291,6 +299,8 @@ public final class PipelineRunner {
             try noise!.step(k, image: images.lowerBound + local, into: noiseBuffer.data)
             let x = latents.data + local * plan.imageSize
             let eps = output + j * plan.outputSize
+            try SamplingError.check(eps, count: plan.outputSize, key: DumpKey(step: k, point: .model_out, image: images.lowerBound + local),
+                                    timestep: info.timestep, origin: "in the model output (the weights or the guidance scale overflow)")
             if plan.run.sampler == "ddim" {
                 d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: Float(plan.run.eta),
                            noise: noiseBuffer.pointer, clipDenoised: plan.run.clipDenoised)
@@ -298,11 +308,13 @@ public final class PipelineRunner {
                 d.ddpmStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, noise: noiseBuffer.pointer,
                            clipDenoised: plan.run.clipDenoised)
             }
+            try SamplingError.check(x, count: plan.imageSize, key: DumpKey(step: k + 1, point: .x_t, image: images.lowerBound + local),
+                                    timestep: info.timestep, origin: "made by the \(plan.run.sampler) update of step \(k)")
         }
         if currentInput != nil { try releaseInput() }
         trace?.add("U\(m)@\(k)", "sampler", from: start, step: k, microbatch: m)
         if m == schedule.microbatches - 1 { try sink?.endStep(k) }
-        onUpdate?(k, m)
+        try onUpdate?(k, m)
     }
 
     @inline(__always)

@@ -23,6 +23,7 @@ public struct SamplingPlan: Sendable {
         self.model = model
         partition = try Partition(run.partition, config: model, stages: run.stages)
         diffusion = try GaussianDiffusion(respacing: run.effectiveRespacing, learnSigma: model.learnSigma)
+        if run.sampler == "ddpm" && diffusion.steps == 1 && model.learnSigma { throw SamplingError.oneStepLearnedVariance }
         microbatchSize = run.microbatchSize
         let total = (run.classes.count + run.microbatchSize - 1) / run.microbatchSize
         guard total >= run.replicas else {

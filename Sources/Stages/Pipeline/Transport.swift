@@ -18,6 +18,21 @@ public protocol Transport: AnyObject {
     func waitAny(_ requests: [Int]) throws
     /// Ends the whole job with a message (MPI_Abort); never returns normally.
     func abort(_ message: String) -> Never
+    /// What the next `waitAny` waits for, set by its caller, so a transport
+    /// whose peer goes silent past its deadline can say which message it was.
+    var waitContext: WaitContext? { get set }
+}
+
+/// The message a rank is blocked on: kind, step and micro-batch, and the peer.
+public struct WaitContext: Sendable, CustomStringConvertible {
+    public var kind: MessageKind
+    public var step: Int
+    public var microbatch: Int
+    public var peer: Int
+    public init(kind: MessageKind, step: Int, microbatch: Int, peer: Int) {
+        self.kind = kind; self.step = step; self.microbatch = microbatch; self.peer = peer
+    }
+    public var description: String { "\(kind) of step \(step) micro-batch \(microbatch)" }
 }
 
 extension Transport {

@@ -76,8 +76,7 @@ public final class FileNoise: NoiseSource {
     let images: Int
 
     public init(path: String, images: Int, imageShape: [Int], steps: Int) throws {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch let e as TensorError { throw DiTError(e.message) }
+        let file = try SafeTensorsFile(path: path)
         imageSize = imageShape.reduce(1, *)
         self.images = images
         let zShape = [images] + imageShape, noiseShape = [steps, images] + imageShape

@@ -22,7 +22,7 @@ final class VAEWeights {
     var path: String { file.path }
 
     init(path: String, normNumGroups: Int = 32) throws {
-        do { file = try SafeTensorsFile(path: path) } catch let e as TensorError { throw DiTError(e.message) }
+        file = try SafeTensorsFile(path: path)
         var names: [String: String] = [:]
         for key in file.names where !Self.skippedPrefixes.contains(where: key.hasPrefix) {
             var canonical = key
@@ -113,6 +113,9 @@ final class VAEWeights {
             guard Self.matches(e.shape, shape) else {
                 throw DiTError("\(path): tensor '\(name)' has shape \(e.shape.shapeDescription) but \(arch) needs \(shape.shapeDescription)")
             }
+            guard Checkpoint.weightDTypes.contains(e.dtype) else {
+                throw SafeTensorsError.wrongDType(path: path, tensor: name, dtype: e.dtype.rawValue, allowed: "F32, F16 or BF16 for a weight")
+            }
         }
         let known = Set(expected.map(\.key))
         let unused = names.filter { !known.contains($0.key) }.map(\.value).sorted()
@@ -125,6 +128,6 @@ final class VAEWeights {
     /// layout (attention 1×1-convolution weights read as (C, C)).
     func tensor(_ key: String) throws -> Tensor {
         guard let name = names[key] else { throw DiTError("\(path): missing tensor '\(key)'") }
-        do { return try file.tensor(name) } catch let e as TensorError { throw DiTError(e.message) }
+        return try file.tensor(name)
     }
 }
