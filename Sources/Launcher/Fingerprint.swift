@@ -5,29 +5,32 @@ import Tensors
 
 /// What makes one rank's arithmetic bitwise equal to another's. Ranks
 /// compare it at start (`MPIWorld.handshake`); a field that differs names
-/// the ranks, hosts and values. New fields (a GEMM backend's ISA, say) are
-/// one more line in `fields`.
+/// the ranks, hosts and values. A new field is one more property and one
+/// more line in `fields`.
 struct Fingerprint: Codable, Equatable {
     var host: String
     /// The executable: its size and a hash of its bytes.
     var build: String
+    /// `Gemm.description`: backend, version, ISA and threads.
+    var gemm: String
     var blasCore: String
     var blasThreads: Int
     var precision: String
-    /// The CPU's vector extensions that kernels may use.
+    /// `CPUFeatures.flagList`: the vector flags that pick code paths.
     var cpuVectorFlags: String
 
     /// The compared fields (everything but the host), in report order.
     var fields: [(name: String, value: String)] {
-        [("build", build), ("BLAS core (openblas_get_corename)", blasCore), ("BLAS threads", String(blasThreads)),
-         ("precision", precision), ("CPU vector flags", cpuVectorFlags)]
+        [("build", build), ("GEMM backend", gemm), ("BLAS core (openblas_get_corename)", blasCore),
+         ("BLAS threads", String(blasThreads)), ("precision", precision), ("CPU vector flags", cpuVectorFlags)]
     }
 
     static func current() -> Fingerprint {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
-        return Fingerprint(host: String(cString: name), build: executableHash(), blasCore: BLASInfo.coreName,
-                           blasThreads: BLASInfo.threads, precision: "float32", cpuVectorFlags: vectorFlags())
+        return Fingerprint(host: String(cString: name), build: executableHash(), gemm: Gemm.description,
+                           blasCore: OpenBLAS.coreName, blasThreads: Gemm.threads, precision: Gemm.precision.rawValue,
+                           cpuVectorFlags: CPUFeatures.current.flagList)
     }
 
     /// FNV-1a over the executable's 8-byte words: distinguishes builds, costs
@@ -42,16 +45,6 @@ struct Fingerprint: Codable, Equatable {
             return h
         }
         return "\(data.count) bytes, fnv \(String(h, radix: 16))"
-    }
-
-    static let vectorExtensions = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq",
-                                   "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"]
-
-    static func vectorFlags() -> String {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
-        let have = Set(line.split(separator: " ").map(String.init))
-        return vectorExtensions.filter(have.contains).joined(separator: " ")
     }
 }
 
