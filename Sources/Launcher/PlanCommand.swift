@@ -17,7 +17,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         var run = try RunConfig.load(path: config)
         if let stages { run.stages = stages }
-        if worldSize { print(run.stages * run.replicas); return }
+        if worldSize { print(run.worldSize); return }
         if threads { print(run.threads ?? 1); return }
         let model = try modelConfig(run)
         let plan = try SamplingPlan(run: run, model: model)

@@ -9,7 +9,7 @@ import Tensors
 /// is bitwise the same whichever rank decoded it.
 final class SpreadDecoder {
     static let scale: Float = 0.18215
-    static let latentTag = 4, imageTag = 5
+    static let latentTag = MessageKind.decodeLatents.tag, imageTag = MessageKind.decodedImage.tag
     let decoder: VAEDecoder
     let world: MPIWorld
     let transport: Transport?

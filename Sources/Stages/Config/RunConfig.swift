@@ -69,12 +69,19 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// restart redoes at most the chunks not fully written.
     public var chunkImages: Int?
     public var dump: DumpConfig?
+    /// Rank groups sharing one micro-batch's guidance pair: 1, or 2 (the
+    /// conditional rows on one group, the null-class rows on the other).
+    public var cfgParallel: Int = 1
+    /// Ulysses sequence parallelism: ranks per stage that each hold
+    /// tokens/P tokens of every image.
+    public var sequenceParallel: Int = 1
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
         case numImages = "num_images", chunkImages = "chunk_images"
+        case cfgParallel = "cfg_parallel", sequenceParallel = "sequence_parallel"
     }
 
     public init() {}
@@ -105,12 +112,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try get(.partition, &r.partition); try getOpt(.threads, &r.threads); try getOpt(.vae, &r.vae); try getOpt(.npz, &r.npz)
         try getOpt(.trace, &r.trace); try get(.simulate, &r.simulate); try getOpt(.dump, &r.dump)
         try getOpt(.numImages, &r.numImages); try getOpt(.chunkImages, &r.chunkImages)
+        try get(.cfgParallel, &r.cfgParallel); try get(.sequenceParallel, &r.sequenceParallel)
         self = r
     }
 
     public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
-        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images"])
+        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images",
+        "cfg_parallel", "sequence_parallel"])
 
     /// Parses a YAML experiment file; unknown keys are errors (a typo must
     /// not silently fall back to a default).
@@ -187,6 +196,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try need(replicas >= 1, "replicas", "must be ≥ 1 (got \(replicas))")
         try need(microbatchSize >= 1, "microbatch_size", "must be ≥ 1 (got \(microbatchSize))")
         if let threads { try need(threads >= 1, "threads", "must be ≥ 1 (got \(threads))") }
+        try validateParallel(model: model)
         if let model {
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
                 throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0...\(model.numClasses - 1)")
