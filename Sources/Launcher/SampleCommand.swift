@@ -143,7 +143,8 @@ struct SampleCommand: ParsableCommand {
             }
         }
         let trace = run.trace.map { _ in Trace(rank: world.rank, stage: stage) }
-        trace?.metadata = ["images": plan.images(replica: replica).count, "steps": plan.steps, "stages": plan.stages,
+        // Images counted once per replica (`dit report` sums stage 0's ranks).
+        trace?.metadata = ["images": position.isSampler ? plan.images(replica: replica).count : 0, "steps": plan.steps, "stages": plan.stages,
                            "microbatches": plan.microbatches(replica: replica), "replica": replica]
         let sink = try ckpt.flatMap { ckpt in
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }

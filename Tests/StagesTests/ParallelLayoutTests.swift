@@ -103,6 +103,10 @@ final class ParallelLayoutTests: XCTestCase {
         let ckpt = try Checkpoint(path: Fixtures.path("fwd-tiny-p2-16-nopos.safetensors"), inputSize: 16)
         try compare(ckpt, [(1, 2, 1, 1), (1, 4, 1, 1), (1, 2, 2, 1), (2, 2, 2, 1)])
         try compare(try RandomCheckpoint.make(config: Self.sixHeads, seed: 2), [(1, 3, 1, 1), (1, 3, 2, 1)])
+        // 16 tokens: CFG 2 × SP 2 and SP 4 leave a rank 16 token rows, where
+        // a linear on so few rows would take the few-rows kernel.
+        let small = DiTConfig(inputSize: 8, patchSize: 2, hiddenSize: 64, depth: 2, numHeads: 4, numClasses: 10)
+        try compare(try RandomCheckpoint.make(config: small, seed: 3), [(2, 2, 1, 1), (1, 4, 2, 1)])
     }
 
     /// The upstream parity cases (PyTorch reference samples with injected

@@ -20,7 +20,7 @@ extension DiT {
                        into: ws.patches.data)                                     // (N·T, C·p·p)
         let mine = ws.patches.data + n * all * k
         for i in 0..<n { (mine + i * tl * k).update(from: ws.patches.pointer + (i * all + part * tl) * k, count: tl * k) }
-        x_embedder.proj(mine, rows: n * tl, into: tokens.data)                    // (N·T/P, D)
+        x_embedder.proj.tokens(mine, rows: n * tl, into: tokens.data)                    // (N·T/P, D)
         for i in 0..<n {
             Elementwise.add(tokens.data + i * tl * d, pos_embed.pointer + part * tl * d, count: tl * d)
         }

@@ -23,4 +23,13 @@ public struct Linear {
         Gemm.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT.pointer, bias: bias?.pointer,
                     outFeatures: outFeatures, into: y)
     }
+
+    /// The layer on token rows: always the general GEMM, whose rows do not
+    /// depend on the row count, never the few-rows kernel — so a token's
+    /// result is the same whether a rank holds all T tokens of an image or,
+    /// under Ulysses, T/P of them (P·rows may fall to 16 or fewer).
+    public func tokens(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        Gemm.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT.pointer, bias: bias?.pointer,
+                    outFeatures: outFeatures, into: y, fewRows: false)
+    }
 }
