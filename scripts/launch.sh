@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Launches an experiment with the right mpirun flags:
 #   scripts/launch.sh experiments/digits-4stages.yaml [extra dit sample flags]
-# Ranks = stages × replicas from the file; --bind-to none (else mpirun pins
+# Ranks = replicas × cfg_parallel × sequence_parallel × stages from the file; --bind-to none (else mpirun pins
 # each of ≤2 ranks to one core and OpenBLAS silently runs one thread);
 # --oversubscribe when ranks exceed cores; OPENBLAS_NUM_THREADS per rank;
 # root allowed. Extra mpirun arguments go in MPIRUN_ARGS (e.g. a hostfile:

@@ -99,13 +99,15 @@ expect_error "unwritable output dir" "output_dir .*cannot create" "" -- $DIT "${
 printf 'checkpoint: %s\nstepz: 3\nclasses: [1]\n' $CK >$T/typo.yaml
 expect_error "unknown config key" "unknown config key 'stepz'" "$D" -- $DIT sample $T/typo.yaml
 expect_error "stages > depth" "3 stages for a model of 2 blocks" "$D" -- $DIT "${S[@]}" --stages 3
-expect_error "stages × replicas ≠ world" "stages × replicas = 2 × 1 = 2 but mpirun started 1" "$D" -- $DIT "${S[@]}" --stages 2
+expect_error "stages × replicas ≠ world" "replicas × cfg_parallel × sequence_parallel × stages = 1 × 1 × 1 × 2 = 2 but mpirun started 1" "$D" -- $DIT "${S[@]}" --stages 2
+expect_error "cfg_parallel without guidance" "cfg_parallel: 2 needs classifier-free guidance but cfg_scale is 1" "$D" -- $DIT "${S[@]}" --cfg-parallel 2 --cfg-scale 1
+expect_error "sequence_parallel not dividing the heads" "sequence_parallel: 3 does not divide the model's .* attention heads; use one of" "$D" -- $DIT "${S[@]}" --sequence-parallel 3
 expect_error "1-step DDPM, learned variance" "DDPM with 1 step cannot use this model's learned variance" "$D" -- $DIT "${S[@]}" --steps 1
 expect_error "eta with ddpm" "eta: 0.5 has no effect on ddpm" "$D" -- $DIT "${S[@]}" --eta 0.5
 expect_error "vae on a pixel model" "vae: this model makes 1-channel images directly" "$D" -- \
   $DIT sample experiments/digits-1stage.yaml --steps 2 --vae /nonexistent.safetensors --output-dir $D
 expect_error "non-finite during sampling" "sampling went non-finite: -?(inf|nan) at step [0-9]+, (x_t|model_out), image 0" "$D" -- $DIT "${S[@]}" --cfg-scale 1e38
-expect_error "config stages ≠ world size" "stages × replicas = 4 × 1 = 4 \(from experiments/digits-4stages.yaml\) but mpirun started 3" "$D" -- \
+expect_error "config stages ≠ world size" "= 4 but mpirun started 3" "$D" -- \
   "${MPIRUN[@]}" -np 3 $DIT sample experiments/digits-4stages.yaml --output-dir $D
 
 echo "== sample: seeds and images"
@@ -147,6 +149,39 @@ for model in digits tiny s2; do
     done
     identical "$model, $gemm: 1, 2, 4 stages and 2 stages × 2 replicas bitwise identical" "${dirs[@]}"
   done
+done
+
+echo "== mpirun: CFG-parallel and Ulysses sequence parallelism against 1 rank"
+# close NAME REF DIR...: within 1e-6·max|ref| (the bound docs/pipeline.md gives
+# Ulysses, whose linears run on T/P rows); prints how many values differ at all.
+close() {
+  local name=$1 ref=$2; shift 2
+  if msg=$(python3 -c "
+import h5py, numpy as np, sys
+a = h5py.File('$ref/samples.h5')['samples'][:]
+for d in sys.argv[1:]:
+    b = h5py.File(d + '/samples.h5')['samples'][:]
+    diff = np.abs(a - b).max()
+    print(d.rsplit('/', 1)[1], (a != b).sum(), 'differ, max', diff)
+    if not diff <= 1e-6 * np.abs(a).max(): sys.exit(1)
+" "$@"); then ok "$name ($(echo $msg | tr '\n' ' '))"; else bad "$name" "$msg"; fi
+}
+for model in digits tiny; do
+  case $model in
+    digits) args=(--checkpoint checkpoints/digits-dit.safetensors --steps 20 --classes 0,1,2,3,4 --microbatch-size 2) ;;
+    tiny) args=(--checkpoint $T/tiny.safetensors --steps 6 --classes 1,2,3 --microbatch-size 2) ;;
+  esac
+  cfg=() sp=()
+  for layout in "1 1 1" "2 1 1" "2 1 2" "1 2 1" "1 4 1" "1 2 2" "2 2 2"; do   # cfg_parallel sequence_parallel stages
+    set -- $layout
+    d=$T/$model-cfg$1-sp$2-pp$3
+    if "${MPIRUN[@]}" -np $(($1 * $2 * $3)) $DIT sample "${args[@]}" --cfg-parallel $1 --sequence-parallel $2 --stages $3 \
+         --seed 3 --output-dir $d >$T/log 2>&1; then
+      if [ $2 = 1 ]; then cfg+=($d); else sp+=($d); fi
+    else bad "$model: CFG $1 × SP $2 × PP $3 ran" "$(tail -3 $T/log)"; fi
+  done
+  identical "$model: CFG 2, CFG 2 × PP 2 bitwise identical to 1 rank" "${cfg[@]}"
+  close "$model: SP 2, SP 4, SP 2 × PP 2, CFG 2 × SP 2 × PP 2 against 1 rank" "${cfg[0]}" "${sp[@]}"
 done
 
 echo "== bulk generation (--num-images): resumable, the same images whatever the split"

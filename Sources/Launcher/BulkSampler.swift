@@ -35,7 +35,7 @@ struct BulkSampler {
             let chunkStart = Date()
             let plan = try SamplingPlan(run: bulk.run(chunk: c), model: bulk.model)
             let offset = bulk.images(chunk: c).lowerBound
-            let noise: NoiseSource? = session.stage == 0
+            let noise: NoiseSource? = session.position.isSampler
                 ? OffsetNoise(PhiloxNoise(seed: config.seed, imageSize: plan.imageSize), offset: offset) : nil
             let samples = try session.sample(plan: plan, noise: noise) { _, _ in try self.session.world.checkInterrupted() }
             let decoded = try session.decode(samples, plan: plan)

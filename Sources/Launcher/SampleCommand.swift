@@ -29,6 +29,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Pipeline stages (default: world size / replicas).") var stages: Int?
     @Option(help: "Data-parallel replicas (default 1).") var replicas: Int?
     @Option(help: "Images per micro-batch (default 4).") var microbatchSize: Int?
+    @Option(help: "1, or 2: the conditional and the null-class rows on two rank groups (needs guidance).") var cfgParallel: Int?
+    @Option(help: "Ulysses sequence parallelism: ranks per stage, each holding tokens/P tokens (must divide heads and tokens).") var sequenceParallel: Int?
     @Option(help: "Blocks per stage, comma-separated, or auto.") var partition: String?
     @Option(help: "BLAS threads per rank.") var threads: Int?
     @Option(help: "Write a Chrome trace per rank to PATH (rank number inserted).") var trace: String?
@@ -70,8 +72,12 @@ struct SampleCommand: ParsableCommand {
         if let outputDir { r.outputDir = outputDir }
         if let nrow { r.nrow = nrow }
         if let replicas { r.replicas = replicas }
+        if let cfgParallel { r.cfgParallel = cfgParallel }
+        if let sequenceParallel { r.sequenceParallel = sequenceParallel }
         // The config file's stages are the contract (checked against the world size); without one, the world decides.
-        if let stages { r.stages = stages } else if config == nil { r.stages = max(1, worldSize / max(1, r.replicas)) }
+        if let stages { r.stages = stages } else if config == nil {
+            r.stages = max(1, worldSize / max(1, r.replicas * r.cfgParallel * r.sequenceParallel))
+        }
         if let microbatchSize { r.microbatchSize = microbatchSize }
         if let partition {
             r.partition = partition == "auto" ? .auto : .blocks(try partition.split(separator: ",").map { s in
@@ -119,11 +125,8 @@ struct SampleCommand: ParsableCommand {
         let config = try ckpt?.config ?? run.presetModel()
         let bulk = try run.numImages.map { _ in try BulkPlan(run: run, model: config) }
         let plan = try SamplingPlan(run: bulk?.run(chunk: 0) ?? run, model: config)
-        guard run.stages * run.replicas == world.size else {
-            let source = stages != nil || replicas != nil ? "" : self.config.map { " (from \($0))" } ?? ""
-            throw DiTError("stages × replicas = \(run.stages) × \(run.replicas) = \(run.stages * run.replicas)\(source) but mpirun started \(world.size) rank(s); launch with -np \(run.stages * run.replicas) or change stages/replicas")
-        }
-        let replica = world.rank / plan.stages, stage = world.rank % plan.stages
+        try plan.layout.check(worldSize: world.size)
+        let position = plan.layout.position(rank: world.rank), replica = position.replica, stage = position.stage
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
         let pixels = config.makesPixels
         if pixels, let vae = run.vae {
@@ -136,7 +139,7 @@ struct SampleCommand: ParsableCommand {
             try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
         }
         let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
-        let session = SamplingSession(world: world, transport: transport, stage: stage, replica: replica,
+        let session = SamplingSession(world: world, transport: transport, position: position,
             model: run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: plan.partition.ranges[stage], embedders: stage == 0,
                                                 finalLayer: stage == plan.stages - 1),
             decoder: decoder)
@@ -154,12 +157,13 @@ struct SampleCommand: ParsableCommand {
         let trace = run.trace.map { _ in Trace(rank: world.rank, stage: stage) }
         trace?.info = ["gemm": Gemm.description, "precision": Gemm.precision.rawValue,
                        "cpu": CPUFeatures.current.modelName, "cpu_flags": CPUFeatures.current.flagList]
-        trace?.metadata = ["images": plan.images(replica: replica).count, "steps": plan.steps, "stages": plan.stages,
+        // Images counted once per replica (`dit report` sums stage 0's ranks).
+        trace?.metadata = ["images": position.isSampler ? plan.images(replica: replica).count : 0, "steps": plan.steps, "stages": plan.stages,
                            "microbatches": plan.microbatches(replica: replica), "replica": replica]
         let sink = try ckpt.flatMap { ckpt in
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
         }
-        let noise: NoiseSource? = stage == 0 ? try makeNoise(run, plan) : nil
+        let noise: NoiseSource? = position.isSampler ? try makeNoise(run, plan) : nil
         let progress = world.rank == 0 ? Progress(plan: plan, replica: replica) : nil
         let start = Date()
         let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,

@@ -6,10 +6,10 @@ import Tensors
 /// of the job: rank r decodes images i with i mod size = r, rank 0 gathers
 /// them. Upstream divides latents by the SD-VAE scale factor 0.18215 first.
 /// Every rank decodes with the same kernels and thread count, so an image
-/// is bitwise the same whichever rank decoded it.
+/// is bitwise the same whichever rank decoded it. Every message carries a
+/// checked header (kind, image index as micro-batch, source rank).
 final class SpreadDecoder {
     static let scale: Float = 0.18215
-    static let latentTag = 4, imageTag = 5
     let decoder: VAEDecoder
     let world: MPIWorld
     let transport: Transport?
@@ -37,36 +37,52 @@ final class SpreadDecoder {
             let image = try decoder.decode(scaled)
             dst.update(from: image.data, count: imageSize)
         }
+        func header(_ kind: MessageKind, image i: Int, from rank: Int) -> MessageHeader {
+            MessageHeader(kind: kind, step: -1, microbatch: i, sourceStage: 0, rows: 1,
+                          floats: kind == .decodeLatents ? latentSize : imageSize, sourceRank: rank)
+        }
+        func post(_ h: MessageHeader, to peer: Int, _ payload: UnsafePointer<Float>) throws -> (MessageBuffer, Int) {
+            let b = MessageBuffer(floats: Int(h.floats))
+            h.write(to: b.raw)
+            b.payload.update(from: payload, count: Int(h.floats))
+            return (b, try transport!.postSend(b.raw, bytes: b.bytes, to: peer, tag: h.kind.tag))
+        }
+        func receive(_ h: MessageHeader) throws -> (MessageBuffer, Int) {
+            let b = MessageBuffer(floats: Int(h.floats))
+            return (b, try transport!.postReceive(b.raw, bytes: b.bytes, from: Int(h.sourceRank), tag: h.kind.tag))
+        }
         if me == 0 {
             let latents = latents!
             let images = Tensor(shape: [count, out, f * shape[1], f * shape[2]])
-            var requests: [Int] = []
+            var sends: [(MessageBuffer, Int)] = [], receives: [(Int, MessageBuffer, Int)] = []
             for i in 0..<count where i % ranks != 0 {
-                requests.append(try transport!.postSend(latents.data + i * latentSize, bytes: latentSize * 4,
-                                                        to: i % ranks, tag: Self.latentTag))
-                requests.append(try transport!.postReceive(images.data + i * imageSize, bytes: imageSize * 4,
-                                                           from: i % ranks, tag: Self.imageTag))
+                sends.append(try post(header(.decodeLatents, image: i, from: 0), to: i % ranks, latents.pointer + i * latentSize))
+                let (b, r) = try receive(header(.decodedImage, image: i, from: i % ranks))
+                receives.append((i, b, r))
             }
             for i in stride(from: 0, to: count, by: ranks) {
                 try decodeOne(latents.pointer + i * latentSize, into: images.data + i * imageSize)
                 try transport?.progress()
             }
-            try transport?.wait(requests)
+            try transport?.wait(sends.map(\.1) + receives.map(\.2))
+            for (i, b, _) in receives {
+                try MessageHeader.check(b, expected: header(.decodedImage, image: i, from: i % ranks), receiver: 0)
+                (images.data + i * imageSize).update(from: b.payload, count: imageSize)
+            }
             return images
         }
         let mine = Array(stride(from: me, to: count, by: ranks))
         guard !mine.isEmpty else { return nil }
-        let z = Tensor(shape: [mine.count, latentSize]), decoded = Tensor(shape: [mine.count, imageSize])
-        let receives = try mine.indices.map {
-            try transport!.postReceive(z.data + $0 * latentSize, bytes: latentSize * 4, from: 0, tag: Self.latentTag)
-        }
-        var sends: [Int] = []
-        for (j, r) in receives.enumerated() {
+        let decoded = Tensor(shape: [imageSize])
+        let receives = try mine.map { try receive(header(.decodeLatents, image: $0, from: 0)) }
+        var sends: [(MessageBuffer, Int)] = []
+        for (i, (b, r)) in zip(mine, receives) {
             try transport!.wait([r])
-            try decodeOne(z.pointer + j * latentSize, into: decoded.data + j * imageSize)
-            sends.append(try transport!.postSend(decoded.data + j * imageSize, bytes: imageSize * 4, to: 0, tag: Self.imageTag))
+            try MessageHeader.check(b, expected: header(.decodeLatents, image: i, from: 0), receiver: me)
+            try decodeOne(b.payload, into: decoded.data)
+            sends.append(try post(header(.decodedImage, image: i, from: me), to: 0, decoded.pointer))
         }
-        try transport!.wait(sends)
+        try transport!.wait(sends.map(\.1))
         return nil
     }
 }

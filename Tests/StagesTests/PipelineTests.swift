@@ -76,25 +76,16 @@ final class PipelineTests: XCTestCase {
     static func runLoopback(checkpoint: Checkpoint, run: RunConfig, imageOffset: Int = 0,
                             sink: (Int) -> ActivationSink? = { _ in nil }) throws -> [Float] {
         let plan = try SamplingPlan(run: run, model: checkpoint.config)
-        let hub = LoopbackHub(worldSize: plan.stages * plan.replicas)
-        var runners: [PipelineRunner] = []
-        for r in 0..<plan.replicas {
-            for s in 0..<plan.stages {
-                let range = plan.partition.ranges[s]
-                let model = try DiT(checkpoint: checkpoint, blocks: range, embedders: s == 0, finalLayer: s == plan.stages - 1)
-                let noise: NoiseSource? = s == 0
-                    ? OffsetNoise(PhiloxNoise(seed: run.seed, imageSize: plan.imageSize), offset: imageOffset) : nil
-                runners.append(try PipelineRunner(plan: plan, stage: s, replica: r, model: model,
-                                                  transport: hub.transport(rank: plan.rank(replica: r, stage: s)),
-                                                  noise: noise, sink: sink(plan.rank(replica: r, stage: s))))
-            }
+        let hub = LoopbackHub(worldSize: plan.layout.worldSize)
+        let runners = try (0..<plan.layout.worldSize).map { rank in
+            try LoopbackRanks.runner(rank: rank, checkpoint: checkpoint, plan: plan, hub: hub, imageOffset: imageOffset, sink: sink(rank))
         }
         while !runners.allSatisfy(\.isDone) {
             var progressed = false
             for runner in runners where !runner.isDone { progressed = try runner.advance() || progressed }
             if !progressed { throw DiTError("loopback run deadlocked") }
         }
-        return runners.filter { $0.stage == 0 }.flatMap { $0.latents!.array }
+        return runners.compactMap(\.latents).flatMap(\.array)
     }
 
     func testStagesAndReplicasAreBitwiseIdentical() throws {

@@ -41,7 +41,9 @@ final class SamplingGoldenTests: XCTestCase {
         run.microbatchSize = 2
         let plan = try SamplingPlan(run: run, model: ckpt.config)
         let noise = try FileNoise(path: Fixtures.path(name), images: run.classes.count, imageShape: plan.imageShape, steps: plan.steps)
-        let runner = try PipelineRunner(plan: plan, stage: 0, replica: 0, model: DiT(checkpoint: ckpt), transport: nil, noise: noise)
+        let position = Layout.Position(replica: 0, stage: 0)
+        let runner = try PipelineRunner(plan: plan, position: position, work: plan.work(model: DiT(checkpoint: ckpt), position: position, transport: nil),
+                                        transport: nil, noise: noise)
         try runner.run()
         return (runner.latents!, try file.tensor("samples"))
     }

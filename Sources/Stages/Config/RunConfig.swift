@@ -77,6 +77,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Seconds a rank waits for a peer's message before it ends the job;
     /// default: 60 s plus 10 × the slowest wait seen so far.
     public var peerTimeout: Double?
+    /// Rank groups sharing one micro-batch's guidance pair: 1, or 2 (the
+    /// conditional rows on one group, the null-class rows on the other).
+    public var cfgParallel: Int = 1
+    /// Ulysses sequence parallelism: ranks per stage that each hold
+    /// tokens/P tokens of every image.
+    public var sequenceParallel: Int = 1
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
@@ -85,6 +91,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         case numImages = "num_images", chunkImages = "chunk_images"
         case gemm, precision
         case peerTimeout = "peer_timeout"
+        case cfgParallel = "cfg_parallel", sequenceParallel = "sequence_parallel"
     }
 
     public init() {}
@@ -117,6 +124,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try getOpt(.numImages, &r.numImages); try getOpt(.chunkImages, &r.chunkImages)
         try get(.gemm, &r.gemm); try get(.precision, &r.precision)
         try getOpt(.peerTimeout, &r.peerTimeout)
+        try get(.cfgParallel, &r.cfgParallel); try get(.sequenceParallel, &r.sequenceParallel)
         self = r
     }
 
@@ -124,7 +132,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
         "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images",
         "gemm", "precision",
-        "peer_timeout"])
+        "peer_timeout", "cfg_parallel", "sequence_parallel"])
 
     /// Parses a YAML experiment file; unknown keys are errors (a typo must
     /// not silently fall back to a default).
@@ -203,6 +211,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try need(microbatchSize >= 1, "microbatch_size", "must be ≥ 1 (got \(microbatchSize))")
         if let threads { try need(threads >= 1, "threads", "must be ≥ 1 (got \(threads))") }
         if let peerTimeout { try need(peerTimeout > 0 && peerTimeout.isFinite, "peer_timeout", "must be a positive number of seconds (got \(peerTimeout))") }
+        try validateParallel(model: model)
         if let model {
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
                 throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0...\(model.numClasses - 1)")

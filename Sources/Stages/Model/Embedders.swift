@@ -21,7 +21,7 @@ public struct PatchEmbed {
     func callAsFunction(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                         patches: UnsafeMutablePointer<Float>, into tokens: UnsafeMutablePointer<Float>) {
         Patch.patchify(x, batch: batch, channels: inChannels, height: height, width: width, patch: patchSize, into: patches)
-        proj(patches, rows: batch * (height / patchSize) * (width / patchSize), into: tokens)
+        proj.tokens(patches, rows: batch * (height / patchSize) * (width / patchSize), into: tokens)
     }
 }
 

@@ -23,7 +23,7 @@ public struct FinalLayer {
         Norm.layerNormModulate(x.pointer, rows: rows, cols: d, eps: DiTConfig.layerNormEps, groupRows: ws.tokens,
                                shift: mod, scale: mod + d, groupStride: 2 * d, into: ws.h.data)
         Profiler.lap(.norm)
-        linear(ws.h.pointer, rows: rows, into: out)
+        linear.tokens(ws.h.pointer, rows: rows, into: out)
         Profiler.lap(.finalLinear)
     }
 }

@@ -28,4 +28,12 @@ public struct Linear {
 
     /// Bytes of weight and bias held.
     public var residentBytes: Int { weights.residentBytes }
+
+    /// The layer on token rows: always the general GEMM, whose rows do not
+    /// depend on the row count, never the few-rows kernel — so a token's
+    /// result is the same whether a rank holds all T tokens of an image or,
+    /// under Ulysses, T/P of them (P·rows may fall to 16 or fewer).
+    public func tokens(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        weights(x, rows: rows, into: y, fewRows: false)
+    }
 }

@@ -4,7 +4,10 @@ import Tensors
 /// by every block of every step (llama2.c's RunState).
 public final class Workspace {
     public let maxBatch: Int
+    /// Tokens of each image this rank holds: all T, or T/P under Ulysses.
     let tokens: Int
+    /// Tokens attention sees: T.
+    let sequenceTokens: Int
     /// norm + modulate output, then the attention output (rows × D).
     let h: Tensor
     let qkv: Tensor
@@ -21,10 +24,13 @@ public final class Workspace {
     let patches: Tensor
     let timestep: Tensor
 
-    public init(config c: DiTConfig, maxBatch: Int) {
+    /// Buffers for `maxBatch` images of which this rank holds
+    /// tokens/`sequenceParallel` tokens each.
+    public init(config c: DiTConfig, maxBatch: Int, sequenceParallel: Int = 1) {
         self.maxBatch = maxBatch
-        tokens = c.tokens
-        let rows = maxBatch * c.tokens, d = c.hiddenSize
+        tokens = c.tokens / sequenceParallel
+        sequenceTokens = c.tokens
+        let rows = maxBatch * tokens, d = c.hiddenSize
         h = Tensor(shape: [rows, d])
         qkv = Tensor(shape: [rows, 3 * d])
         attn = Tensor(shape: [rows, d])
@@ -33,7 +39,8 @@ public final class Workspace {
         siluC = Tensor(shape: [maxBatch, d])
         attentionThreads = Parallel.threads
         attention = Tensor(shape: [attentionThreads, Attention.scratchCount(tokens: c.tokens, headDim: c.headDim)])
-        patches = Tensor(shape: [rows, c.inChannels * c.patchSize * c.patchSize])
+        // Patchify sees whole images; under Ulysses this rank's rows are gathered behind them.
+        patches = Tensor(shape: [maxBatch * c.tokens + (sequenceParallel > 1 ? rows : 0), c.inChannels * c.patchSize * c.patchSize])
         timestep = Tensor(shape: [maxBatch, DiTConfig.frequencyEmbeddingSize + d])
     }
 

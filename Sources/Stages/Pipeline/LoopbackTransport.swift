@@ -2,7 +2,9 @@ import Foundation
 
 /// In-process message passing between the ranks of one test: sends copy into
 /// the hub and complete at once; receives match in post order per
-/// (source, destination, tag), as MPI's non-overtaking rule does.
+/// (source, destination, tag), as MPI's non-overtaking rule does. Ranks run
+/// cooperatively in one thread, or one thread each (Ulysses exchanges wait
+/// inside a forward), where a wait blocks until another rank's call completes it.
 public final class LoopbackHub: @unchecked Sendable {
     struct Key: Hashable { let from: Int; let to: Int; let tag: Int }
     struct PendingReceive { let id: Int; let buffer: UnsafeMutableRawPointer; let bytes: Int }
@@ -10,7 +12,9 @@ public final class LoopbackHub: @unchecked Sendable {
     private var receives: [Key: [PendingReceive]] = [:]
     private var completed: Set<Int> = []
     private var nextID = 1
-    private let lock = NSLock()
+    private let lock = NSCondition()
+    /// How long a blocked wait may last before it is called a deadlock.
+    public var waitLimit: Double = 60
     public let worldSize: Int
     public private(set) var aborted: String?
 
@@ -45,6 +49,7 @@ public final class LoopbackHub: @unchecked Sendable {
             receives[key]!.removeFirst()
             completed.insert(recv.id)
         }
+        lock.broadcast()
     }
 
     func test(_ id: Int) -> Bool {
@@ -52,9 +57,14 @@ public final class LoopbackHub: @unchecked Sendable {
         return completed.remove(id) != nil
     }
 
-    func isDone(_ id: Int) -> Bool {
+    /// Blocks until one of `ids` has completed; false after `waitLimit` seconds.
+    func waitAny(_ ids: [Int]) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        return completed.contains(id)
+        let deadline = Date().addingTimeInterval(waitLimit)
+        while !ids.contains(where: completed.contains) {
+            if !lock.wait(until: deadline) { return false }
+        }
+        return true
     }
 
     func abort(_ message: String) { lock.lock(); aborted = message; lock.unlock() }
@@ -77,11 +87,11 @@ public final class LoopbackTransport: Transport {
     }
     public func test(_ request: Int) throws -> Bool { hub.test(request) }
     public func progress() throws {}
-    /// In one thread nothing else can progress while we wait: the caller
-    /// (a cooperative driver) must switch ranks instead.
+    /// Only other threads can complete a request while this one waits (a
+    /// cooperative driver in one thread must switch ranks instead).
     public func waitAny(_ requests: [Int]) throws {
-        guard requests.contains(where: { hub.isDone($0) }) else {
-            throw DiTError("loopback rank \(rank): waiting on requests that no other rank can complete now")
+        guard hub.waitAny(requests) else {
+            throw DiTError("loopback rank \(rank): no request completed in \(hub.waitLimit) s; the ranks deadlocked")
         }
     }
     public func abort(_ message: String) -> Never {

@@ -1,115 +1,130 @@
 import Foundation
 import Tensors
 
-/// Interprets one rank's actions of a `Schedule`: receives into pre-posted
-/// buffers (`Schedule.receiveDepth`), computes its slice of the model, sends
-/// with at most `Schedule.sendSlots` messages in flight, and (on stage 0)
-/// runs the sampler.
-/// Single-process sampling is the same runner with one stage.
+/// Interprets one rank's `RankAction`s: receives through inboxes with
+/// pre-posted buffers (`Schedule.receiveDepth`), computes through its
+/// `StageWork`, sends through outboxes with at most `Schedule.sendSlots`
+/// messages in flight, and (on the sampler rank) runs the sampler.
+/// Single-process sampling is the same runner with one rank.
 public final class PipelineRunner {
     public let plan: SamplingPlan
-    public let stage: Int
-    public let replica: Int
+    public let layout: Layout
+    public let position: Layout.Position
     public let schedule: Schedule
-    let actions: [Action]
+    public var stage: Int { position.stage }
+    public var replica: Int { position.replica }
+    let actions: [RankAction]
     var pc = 0
-    let model: DiT?
+    let work: StageWork
     let transport: Transport?
     let sink: ActivationSink?
     public let trace: Trace?
-    let noise: NoiseSource?
-    /// Seconds one block takes in `--simulate` mode (model is nil then).
-    let simulatedBlockSeconds: Double
-    /// Called on stage 0 after each sampler update (step, micro-batch).
+    /// Called on the sampler after each sampler update (step, micro-batch).
     public var onUpdate: ((Int, Int) throws -> Void)?
 
-    var isFirst: Bool { stage == 0 }
-    var isLast: Bool { stage == plan.stages - 1 }
-
-    /// This replica's images (global indices) and, on stage 0, their latents.
+    /// This replica's images (global indices) and, on its sampler rank, their state.
     public let images: Range<Int>
-    public let latents: Tensor?
-    let ws: Workspace?
-    let tokens: Tensor
-    let cond: Tensor
-    let xIn: Tensor
-    let modelOut: Tensor
-    let noiseBuffer: Tensor
+    public let sampler: SamplerState?
+    public var latents: Tensor? { sampler?.latents }
 
-    let receiveSlots: [MessageBuffer]
-    let sendSlots: [MessageBuffer]
-    let totalReceives: Int
-    var receiveSeq = 0
-    var sendSeq = 0
-    var currentInput: MessageBuffer?
-    var pendingSend: MessageBuffer?
+    var isLast: Bool { stage == plan.stages - 1 }
+    let tokens: Tensor, cond: Tensor
+    /// Stage 0: the micro-batch's x_t (images) and this rank's input rows.
+    let xShared: Tensor, xIn: Tensor
+    /// Last stage: this rank's final-layer rows.
+    let localOut: Tensor
+    /// Sampler: every rank's final-layer rows, then the unpatchified output.
+    let finalOut: Tensor, modelOut: Tensor
 
-    static let activationTag = 1, outputTag = 2
+    let activationsIn: Inbox?, latentsIn: Inbox?
+    let outputsIn: [(rank: Int, position: Layout.Position, inbox: Inbox)]
+    let outbox: Outbox?, latentsOut: Outbox?
+    let stagePeers: [Int]
 
-    public init(plan: SamplingPlan, stage: Int, replica: Int, model: DiT?, transport: Transport?,
-                noise: NoiseSource?, sink: ActivationSink? = nil, trace: Trace? = nil,
-                simulatedBlockSeconds: Double = 0) throws {
+    public init(plan: SamplingPlan, position: Layout.Position, work: StageWork, transport: Transport?,
+                noise: NoiseSource?, sink: ActivationSink? = nil, trace: Trace? = nil) throws {
         self.plan = plan
-        self.stage = stage
-        self.replica = replica
-        schedule = plan.schedule(replica: replica)
-        actions = schedule.actions[stage]
-        self.model = model
+        self.position = position
+        self.work = work
         self.transport = transport
-        self.noise = noise
         self.sink = sink
         self.trace = trace
-        self.simulatedBlockSeconds = simulatedBlockSeconds
-        precondition(plan.stages == 1 || transport != nil, "a multi-stage run needs a transport")
-
-        let c = plan.model, rows = plan.rowsPerMicrobatch
-        images = plan.images(replica: replica)
-        ws = model.map { _ in Workspace(config: c, maxBatch: rows) }
-        tokens = Tensor(shape: [rows * c.tokens, c.hiddenSize])
-        cond = Tensor(shape: [rows, c.hiddenSize])
-        xIn = Tensor(shape: [stage == 0 ? rows : 0, plan.imageSize])
-        modelOut = Tensor(shape: [stage == plan.stages - 1 ? rows : 0, plan.outputSize])
-        noiseBuffer = Tensor(shape: [plan.imageSize])
-        if stage == 0 {
-            guard let noise else { throw DiTError("stage 0 needs a noise source") }
-            let l = Tensor(shape: [images.count] + plan.imageShape)
-            for (j, image) in images.enumerated() { try noise.initial(image: image, into: l.data + j * plan.imageSize) }
-            latents = l
+        let stage = position.stage, replica = position.replica, layout = plan.layout
+        let schedule = plan.schedule(replica: replica), program = RankAction.program(schedule, layout: layout, position: position)
+        self.schedule = schedule
+        actions = program
+        self.layout = layout
+        precondition(layout.worldSize == 1 || transport != nil, "a multi-rank run needs a transport")
+        images = plan.images(replica: position.replica)
+        if position.isSampler {
+            guard let noise else { throw DiTError("the sampler rank needs a noise source") }
+            sampler = try SamplerState(plan: plan, images: images, noise: noise)
         } else {
-            latents = nil
+            sampler = nil
         }
 
-        let last = plan.stages - 1
-        let inFloats = stage == 0 ? plan.outputFloats : plan.activationFloats
-        let outFloats = stage == last ? plan.outputFloats : plan.activationFloats
-        totalReceives = plan.stages == 1 ? 0 : actions.filter { if case .receive = $0 { return true } else { return false } }.count
-        let depth = schedule.receiveDepth(stage: stage)
-        receiveSlots = plan.stages == 1 ? [] : (0..<depth).map { _ in MessageBuffer(floats: inFloats) }
-        sendSlots = plan.stages == 1 ? [] : (0..<Schedule.sendSlots).map { _ in MessageBuffer(floats: outFloats) }
-        for n in 0..<min(receiveSlots.count, totalReceives) { try postReceive(seq: n) }
+        let c = plan.model, rows = plan.rowsPerRank, tl = plan.tokensPerRank
+        tokens = Tensor(shape: [rows * tl, c.hiddenSize])
+        cond = Tensor(shape: [rows, c.hiddenSize])
+        xShared = Tensor(shape: [stage == 0 ? plan.microbatchSize : 0, plan.imageSize])
+        xIn = Tensor(shape: [stage == 0 ? rows : 0, plan.imageSize])
+        localOut = Tensor(shape: [stage == plan.stages - 1 ? rows * tl : 0, plan.patchFloats])
+        let all = position.isSampler ? plan.rowsPerMicrobatch : 0
+        finalOut = Tensor(shape: [all * c.tokens, plan.patchFloats])
+        modelOut = Tensor(shape: [all, plan.outputSize])
+
+        func count(_ f: (RankAction) -> Bool) -> Int { program.filter(f).count }
+        let me = layout.rank(position), last = plan.stages - 1
+        let at = Layout.Position(replica: replica, stage: stage - 1, branch: position.branch, part: position.part)
+        let peers = position.isSampler ? layout.group(replica: replica, stage: 0).map(layout.rank).filter { $0 != me } : []
+        stagePeers = peers
+        if let transport {
+            let receives = count { if case .receive = $0 { return true } else { return false } }
+            activationsIn = receives == 0 ? nil : try Inbox(transport: transport, kind: .activations, peer: layout.rank(at),
+                floats: plan.activationFloats, depth: schedule.receiveDepth(stage: stage), total: receives)
+            let latents = count { if case .receiveLatents = $0 { return true } else { return false } }
+            latentsIn = latents == 0 ? nil : try Inbox(transport: transport, kind: .latents, peer: plan.samplerRank(replica: replica),
+                floats: plan.latentFloats, depth: 2, total: latents)
+            let gathers = count { if case .gather = $0 { return true } else { return false } }
+            outputsIn = gathers == 0 ? [] : try layout.group(replica: replica, stage: last).filter { layout.rank($0) != me }.map {
+                (layout.rank($0), $0, try Inbox(transport: transport, kind: .modelOutput, peer: layout.rank($0), floats: plan.outputFloats,
+                                               depth: schedule.receiveDepth(stage: 0), total: gathers))
+            }
+            let sends = count { if case .send = $0 { return true } else { return false } }
+            outbox = sends == 0 ? nil : Outbox(transport: transport, kind: stage == last ? .modelOutput : .activations,
+                                               floats: stage == last ? plan.outputFloats : plan.activationFloats)
+            latentsOut = peers.isEmpty ? nil : Outbox(transport: transport, kind: .latents, floats: plan.latentFloats)
+        } else {
+            (activationsIn, latentsIn, outputsIn, outbox, latentsOut) = (nil, nil, [], nil, nil)
+        }
     }
 
-    public var isDone: Bool { pc == actions.count && sendSlots.allSatisfy { $0.request == nil } }
+    var outboxes: [Outbox] { [outbox, latentsOut].compactMap { $0 } }
 
-    var incomingPeer: Int { plan.rank(replica: replica, stage: stage == 0 ? plan.stages - 1 : stage - 1) }
-    var incomingTag: Int { stage == 0 ? Self.outputTag : Self.activationTag }
-
-    func postReceive(seq: Int) throws {
-        let slot = receiveSlots[seq % receiveSlots.count]
-        slot.request = try transport!.postReceive(slot.raw, bytes: slot.bytes, from: incomingPeer, tag: incomingTag)
-    }
+    public var isDone: Bool { pc == actions.count && outboxes.allSatisfy { $0.pending.isEmpty } }
 
     /// The requests this rank is blocked on, for a blocking wait.
     public var blockingRequests: [Int] {
-        if pc < actions.count, case .receive = actions[pc], let r = receiveSlots[receiveSeq % receiveSlots.count].request { return [r] }
-        return sendSlots.compactMap(\.request)
+        if pc < actions.count {
+            switch actions[pc] {
+            case .receive: return activationsIn!.pending + outboxes.flatMap(\.pending)
+            case .receiveLatents: return latentsIn!.pending + outboxes.flatMap(\.pending)
+            case .gather: return outputsIn.flatMap(\.inbox.pending) + outboxes.flatMap(\.pending)
+            default: break
+            }
+        }
+        return outboxes.flatMap(\.pending)
     }
 
     /// The message the current receive action waits for (nil while sends drain).
     var currentWait: WaitContext? {
-        guard pc < actions.count, case let .receive(k, m, from) = actions[pc] else { return nil }
-        return WaitContext(kind: stage == 0 ? .modelOutput : .activations, step: k, microbatch: m,
-                           peer: plan.rank(replica: replica, stage: from))
+        guard pc < actions.count else { return nil }
+        switch actions[pc] {
+        case let .receive(k, m): return WaitContext(kind: .activations, step: k, microbatch: m, peer: activationsIn!.peer)
+        case let .receiveLatents(k, m): return WaitContext(kind: .latents, step: k, microbatch: m, peer: latentsIn!.peer)
+        case let .gather(k, m): return outputsIn.first.map { WaitContext(kind: .modelOutput, step: k, microbatch: m, peer: $0.rank) }
+        default: return nil
+        }
     }
 
     /// Runs actions until one must wait. Returns whether anything happened.
@@ -117,14 +132,12 @@ public final class PipelineRunner {
     public func advance() throws -> Bool {
         var progressed = false
         while pc < actions.count {
-            guard try execute(actions[pc]) else { return progressed }
+            guard try execute(actions[pc]) else { break }
             pc += 1
             progressed = true
         }
         // Drain: every send must complete before the rank may finish.
-        for slot in sendSlots {
-            if let r = slot.request, try transport!.test(r) { slot.request = nil; progressed = true }
-        }
+        for box in outboxes where try box.drain() { progressed = true }
         return progressed
     }
 
@@ -141,65 +154,69 @@ public final class PipelineRunner {
         try sink?.close()
     }
 
-    func execute(_ action: Action) throws -> Bool {
+    func header(_ kind: MessageKind, _ k: Int, _ m: Int, from source: Layout.Position) -> MessageHeader {
+        let rows = kind == .latents ? plan.microbatchSize : plan.rowsPerRank
+        let floats = kind == .latents ? plan.latentFloats : kind == .activations ? plan.activationFloats : plan.outputFloats
+        return MessageHeader(kind: kind, step: k, microbatch: m, sourceStage: source.stage, rows: rows, floats: floats,
+                             sourceRank: layout.rank(source))
+    }
+
+    func execute(_ action: RankAction) throws -> Bool {
+        let start = trace?.now ?? 0
         switch action {
-        case let .receive(k, m, from):
-            let slot = receiveSlots[receiveSeq % receiveSlots.count]
-            if let r = slot.request {
-                guard try transport!.test(r) else { return false }
-                slot.request = nil
+        case let .receive(k, m):
+            let from = Layout.Position(replica: replica, stage: stage - 1, branch: position.branch, part: position.part)
+            guard try activationsIn!.consume(header(.activations, k, m, from: from), { p in
+                tokens.data.update(from: p, count: tokens.count)
+                cond.data.update(from: p + tokens.count, count: cond.count)
+            }) else { return false }
+            trace?.add("recv", "receive", from: start, step: k, microbatch: m)
+        case let .receiveLatents(k, m):
+            guard try latentsIn!.consume(header(.latents, k, m, from: .init(replica: replica, stage: 0)), { p in
+                xShared.data.update(from: p, count: xShared.count)
+            }) else { return false }
+            trace?.add("recv x", "receive", from: start, step: k, microbatch: m)
+        case let .shareLatents(k, m):
+            sampler!.copyInput(microbatch: m, into: xShared.data)
+            try latentsOut!.send(header(.latents, k, m, from: position), to: stagePeers, trace: trace) { p in
+                p.update(from: xShared.pointer, count: xShared.count)
             }
-            try checkHeader(slot, step: k, microbatch: m, from: from)
-            currentInput = slot
-            receiveSeq += 1
-            trace?.add("recv", "receive", from: trace!.now, step: k, microbatch: m)
+            trace?.add("send x", "send", from: start, step: k, microbatch: m)
         case let .forward(k, m):
             try forward(step: k, microbatch: m)
-        case let .send(k, m, to):
-            guard let slot = pendingSend else { throw DiTError("stage \(stage): send \(action) without a computed message") }
-            let peer = plan.rank(replica: replica, stage: to)
-            let start = trace?.now ?? 0
-            slot.request = try transport!.postSend(slot.raw, bytes: slot.bytes, to: peer,
-                                                   tag: to == 0 ? Self.outputTag : Self.activationTag)
+        case let .send(k, m):
+            let last = isLast, next = Layout.Position(replica: replica, stage: stage + 1, branch: position.branch, part: position.part)
+            let peer = last ? plan.samplerRank(replica: replica) : layout.rank(next)
+            try outbox!.send(header(last ? .modelOutput : .activations, k, m, from: position), to: [peer], trace: trace) { p in
+                if last {
+                    p.update(from: localOut.pointer, count: localOut.count)
+                } else {
+                    p.update(from: tokens.pointer, count: tokens.count)
+                    (p + tokens.count).update(from: cond.pointer, count: cond.count)
+                }
+            }
             trace?.add("send", "send", from: start, step: k, microbatch: m)
-            pendingSend = nil
-            sendSeq += 1
+        case let .gather(k, m):
+            for source in outputsIn { guard try source.inbox.ready() else { return false } }
+            for source in outputsIn {
+                _ = try source.inbox.consume(header(.modelOutput, k, m, from: source.position)) { p in
+                    scatter(p, from: source.position)
+                }
+            }
+            trace?.add("gather", "receive", from: start, step: k, microbatch: m)
         case let .update(k, m):
             try update(step: k, microbatch: m)
         }
         return true
     }
 
-    func checkHeader(_ slot: MessageBuffer, step: Int, microbatch: Int, from: Int) throws {
-        let expectKind: MessageKind = stage == 0 ? .modelOutput : .activations
-        let floats = (slot.bytes - MessageHeader.size) / 4
-        let expected = MessageHeader(kind: expectKind, step: step, microbatch: microbatch, sourceStage: from,
-                                     rows: stage == 0 ? plan.microbatchSize : plan.rowsPerMicrobatch, floats: floats)
-        guard let h = MessageHeader.read(from: slot.raw) else {
-            throw DiTError("rank \(transport!.rank) (stage \(stage)): received a message without a valid header from stage \(from); are all ranks running the same build and config?")
+    /// Final-layer rows of the rank at `p` into their rows and tokens of `finalOut`.
+    func scatter(_ rows: UnsafePointer<Float>, from p: Layout.Position) {
+        let tl = plan.tokensPerRank, f = plan.patchFloats, t = plan.model.tokens
+        for i in 0..<plan.rowsPerRank {
+            let row = p.branch * plan.rowsPerRank + i
+            (finalOut.data + (row * t + p.part * tl) * f).update(from: rows + i * tl * f, count: tl * f)
         }
-        guard h == expected else {
-            throw DiTError("rank \(transport!.rank) (stage \(stage)): expected \(expected) but received \(h); are all ranks running the same config?")
-        }
-    }
-
-    /// Releases the consumed input buffer and re-posts its receive.
-    func releaseInput() throws {
-        let consumed = receiveSeq - 1
-        if consumed + receiveSlots.count < totalReceives { try postReceive(seq: consumed + receiveSlots.count) }
-        currentInput = nil
-    }
-
-    /// The next send buffer, once its previous message has left.
-    func acquireSendSlot() throws -> MessageBuffer {
-        let slot = sendSlots[sendSeq % sendSlots.count]
-        if let r = slot.request {
-            let start = trace?.now ?? 0
-            try transport!.wait([r])
-            slot.request = nil
-            trace?.add("send wait", "wait", from: start)
-        }
-        return slot
     }
 
     func rowInfo(microbatch m: Int, step k: Int) -> RowInfo {
@@ -211,107 +228,51 @@ public final class PipelineRunner {
         return RowInfo(images: ids, doubled: plan.doubled, timestep: plan.diffusion.timestepMap[plan.steps - 1 - k])
     }
 
-    func realImages(microbatch m: Int) -> Int { min(plan.microbatchSize, images.count - m * plan.microbatchSize) }
-
     func forward(step k: Int, microbatch m: Int) throws {
-        let c = plan.model, rows = plan.rowsPerMicrobatch, b = plan.microbatchSize
+        let c = plan.model, rows = plan.rowsPerRank, b = plan.microbatchSize
         let info = rowInfo(microbatch: m, step: k)
         let computeStart = trace?.now ?? 0
-        if isFirst {
-            let latents = latents!, n = realImages(microbatch: m)
-            for j in 0..<b {
-                let src = latents.data + (m * b + min(j, n - 1)) * plan.imageSize
-                (xIn.data + j * plan.imageSize).update(from: src, count: plan.imageSize)
-                if plan.doubled { (xIn.data + (b + j) * plan.imageSize).update(from: src, count: plan.imageSize) }
+        if stage == 0 {
+            if layout.groupSize == 1 { sampler!.copyInput(microbatch: m, into: xShared.data) }
+            // This rank's rows of [conditional; null]: all, or one CFG branch's half.
+            let first = position.branch * rows, n = min(b, images.count - m * b)
+            for i in 0..<rows {
+                (xIn.data + i * plan.imageSize).update(from: xShared.pointer + (first + i) % b * plan.imageSize, count: plan.imageSize)
             }
-            try record(.x_t, k, m, nil, info, xIn.pointer, [b] + plan.imageShape)
+            try record(.x_t, k, m, nil, info, xShared.pointer, [b] + plan.imageShape)
             let t = [Float](repeating: Float(info.timestep), count: rows)
-            let labels = (0..<b).map { plan.run.classes[images.lowerBound + m * b + min($0, n - 1)] }
-            let y = labels + (plan.doubled ? [Int](repeating: c.nullClass, count: b) : [])
-            if let model {
-                model.embed(x: xIn.pointer, t: t, y: y, tokens: tokens, c: cond, workspace: ws!)
+            let y = (first..<(first + rows)).map { r in
+                r < b ? plan.run.classes[images.lowerBound + m * b + min(r, n - 1)] : c.nullClass
             }
+            work.embed(x: xIn.pointer, t: t, y: y, tokens: tokens, c: cond)
             try record(.embed, k, m, nil, info, tokens.pointer, [rows, c.tokens, c.hiddenSize])
             try record(.c, k, m, nil, info, cond.pointer, [rows, c.hiddenSize])
-        } else {
-            let input = currentInput!
-            tokens.data.update(from: input.payload, count: tokens.count)
-            cond.data.update(from: input.payload + tokens.count, count: cond.count)
-            try releaseInput()
         }
-
-        var pollError: Error?
-        if let model {
-            model.runBlocks(tokens: tokens, c: cond, batch: rows, workspace: ws!) { block, out in
-                do {
-                    try self.transport?.progress()
-                    try self.record(.block, k, m, block, info, out.pointer, [rows, c.tokens, c.hiddenSize])
-                } catch { pollError = pollError ?? error }
-            }
-        } else {
-            // Sleep in 2 ms slices with progress calls between, so message
-            // latency stays far below a block and does not skew the study;
-            // shorter slices only add wake-ups when 28 ranks share 2 cores.
-            let end = Date().addingTimeInterval(simulatedBlockSeconds * Double(plan.partition.ranges[stage].count))
-            while case let left = end.timeIntervalSinceNow, left > 0 {
-                usleep(UInt32(min(left, 2e-3) * 1e6))
-                try transport?.progress()
-            }
+        try work.blocks(tokens: tokens, c: cond, rows: rows, step: k, microbatch: m) { block, out in
+            try self.transport?.progress()
+            try self.record(.block, k, m, block, info, out.pointer, [rows, c.tokens, c.hiddenSize])
         }
-        if let pollError { throw pollError }
-
         if isLast {
-            if let model { model.finish(tokens: tokens, c: cond, batch: rows, workspace: ws!, into: modelOut.data) }
-            try record(.final, k, m, nil, info, modelOut.pointer, [rows, c.outChannels, c.inputSize, c.inputSize])
-            if plan.doubled {
-                Guidance.apply(modelOut.data, half: b, channels: plan.run.guidance.guidedChannels(c),
-                               planeSize: c.inputSize * c.inputSize, rowStride: plan.outputSize,
-                               scale: Float(plan.run.cfgScale))
-            }
+            work.finalRows(tokens: tokens, c: cond, rows: rows, into: localOut.data)
+            if position.isSampler { scatter(localOut.pointer, from: position) }
         }
         trace?.add("F\(m)@\(k)", "compute", from: computeStart, step: k, microbatch: m)
-        if !isFirst && m == schedule.microbatches - 1 { try sink?.endStep(k) }
-
-        guard plan.stages > 1 else { return }   // one stage: the update reads modelOut directly
-        let slot = try acquireSendSlot()
-        if isLast {
-            MessageHeader(kind: .modelOutput, step: k, microbatch: m, sourceStage: stage, rows: b,
-                          floats: plan.outputFloats).write(to: slot.raw)
-            slot.payload.update(from: modelOut.data, count: plan.outputFloats)
-        } else {
-            MessageHeader(kind: .activations, step: k, microbatch: m, sourceStage: stage, rows: rows,
-                          floats: plan.activationFloats).write(to: slot.raw)
-            slot.payload.update(from: tokens.data, count: tokens.count)
-            (slot.payload + tokens.count).update(from: cond.data, count: cond.count)
-        }
-        pendingSend = slot
+        if stage != 0 && m == schedule.microbatches - 1 { try sink?.endStep(k) }
     }
 
     func update(step k: Int, microbatch m: Int) throws {
         let start = trace?.now ?? 0
-        let output: UnsafePointer<Float> = plan.stages == 1 ? modelOut.pointer : UnsafePointer(currentInput!.payload)
+        let c = plan.model, b = plan.microbatchSize, rows = plan.rowsPerMicrobatch
         let info = rowInfo(microbatch: m, step: k)
-        try record(.model_out, k, m, nil, info, output, [plan.microbatchSize, plan.model.outChannels, plan.model.inputSize, plan.model.inputSize])
-        let d = plan.diffusion, i = plan.steps - 1 - k, b = plan.microbatchSize
-        let latents = latents!
-        for j in 0..<realImages(microbatch: m) {
-            let local = m * b + j
-            try noise!.step(k, image: images.lowerBound + local, into: noiseBuffer.data)
-            let x = latents.data + local * plan.imageSize
-            let eps = output + j * plan.outputSize
-            try SamplingError.check(eps, count: plan.outputSize, key: DumpKey(step: k, point: .model_out, image: images.lowerBound + local),
-                                    timestep: info.timestep, origin: "in the model output (the weights or the guidance scale overflow)")
-            if plan.run.sampler == "ddim" {
-                d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: Float(plan.run.eta),
-                           noise: noiseBuffer.pointer, clipDenoised: plan.run.clipDenoised)
-            } else {
-                d.ddpmStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, noise: noiseBuffer.pointer,
-                           clipDenoised: plan.run.clipDenoised)
-            }
-            try SamplingError.check(x, count: plan.imageSize, key: DumpKey(step: k + 1, point: .x_t, image: images.lowerBound + local),
-                                    timestep: info.timestep, origin: "made by the \(plan.run.sampler) update of step \(k)")
+        Patch.unpatchify(finalOut.pointer, batch: rows, channels: c.outChannels, gridHeight: c.gridSize,
+                         gridWidth: c.gridSize, patch: c.patchSize, into: modelOut.data)
+        try record(.final, k, m, nil, info, modelOut.pointer, [rows, c.outChannels, c.inputSize, c.inputSize])
+        if plan.doubled {
+            Guidance.apply(modelOut.data, half: b, channels: plan.run.guidance.guidedChannels(c),
+                           planeSize: c.inputSize * c.inputSize, rowStride: plan.outputSize, scale: Float(plan.run.cfgScale))
         }
-        if currentInput != nil { try releaseInput() }
+        try record(.model_out, k, m, nil, info, modelOut.pointer, [b, c.outChannels, c.inputSize, c.inputSize])
+        try sampler!.step(k, microbatch: m, output: modelOut.pointer)
         trace?.add("U\(m)@\(k)", "sampler", from: start, step: k, microbatch: m)
         if m == schedule.microbatches - 1 { try sink?.endStep(k) }
         try onUpdate?(k, m)

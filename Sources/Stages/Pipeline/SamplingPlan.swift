@@ -10,6 +10,7 @@ public struct SamplingPlan: Sendable {
     public let microbatchSize: Int
     public var stages: Int { partition.stages }
     public var replicas: Int { run.replicas }
+    public var layout: Layout { Layout(replicas: replicas, stages: stages, cfg: run.cfgParallel, sp: run.sequenceParallel) }
     public var steps: Int { diffusion.steps }
     public var doubled: Bool { run.usesGuidance }
     public var rowsPerMicrobatch: Int { microbatchSize * (doubled ? 2 : 1) }
@@ -55,10 +56,21 @@ public struct SamplingPlan: Sendable {
         Schedule(stages: stages, microbatches: microbatches(replica: r), steps: steps)
     }
 
-    /// World rank of (replica, stage): replicas are consecutive groups of stages.
-    public func rank(replica: Int, stage: Int) -> Int { replica * stages + stage }
+    /// World rank of the replica's sampler (stage 0, CFG branch 0, sequence part 0).
+    public func samplerRank(replica: Int) -> Int { layout.rank(.init(replica: replica, stage: 0)) }
 
-    /// Floats in one activation message and in one model-output message.
-    public var activationFloats: Int { rowsPerMicrobatch * (model.tokens + 1) * model.hiddenSize }
-    public var outputFloats: Int { microbatchSize * outputSize }
+    /// Rows one rank computes per micro-batch: all of them, or under
+    /// CFG-parallel one branch's half (the conditional or the null rows).
+    public var rowsPerRank: Int { rowsPerMicrobatch / run.cfgParallel }
+    /// Tokens of each image one rank holds (Ulysses: T/P).
+    public var tokensPerRank: Int { model.tokens / run.sequenceParallel }
+    /// Floats of one final-layer output row of one token (p·p·C_out).
+    public var patchFloats: Int { model.patchSize * model.patchSize * model.outChannels }
+
+    /// Floats in one rank's messages per micro-batch: activations (its rows'
+    /// tokens, then c), final-layer output rows (its rows' tokens, before
+    /// unpatchify) and the latents stage 0's other ranks take from the sampler.
+    public var activationFloats: Int { rowsPerRank * (tokensPerRank + 1) * model.hiddenSize }
+    public var outputFloats: Int { rowsPerRank * tokensPerRank * patchFloats }
+    public var latentFloats: Int { microbatchSize * imageSize }
 }

@@ -50,10 +50,10 @@ public enum Gemm {
     public static func linear(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
         weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
-        into y: UnsafeMutablePointer<Float>
+        into y: UnsafeMutablePointer<Float>, fewRows: Bool = true
     ) {
         guard rows > 0 else { return }
-        if rows <= FewRows.maxRows {
+        if fewRows && rows <= FewRows.maxRows {
             FewRows.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT, bias: bias,
                            outFeatures: outFeatures, into: y)
             return

@@ -23,12 +23,14 @@ public final class LinearWeights {
         }
     }
 
-    /// y[rows × out] = x[rows × in] · Wᵀ + b.
-    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    /// y[rows × out] = x[rows × in] · Wᵀ + b; `fewRows: false` keeps small
+    /// row counts on the general GEMM (see `Gemm.linear`).
+    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                               fewRows: Bool = true) {
         guard rows > 0 else { return }
         if let matmul { return matmul(x, rows: rows, into: y) }
         Gemm.linear(x, rows: rows, inFeatures: inFeatures, weightT: weightT!.pointer, bias: bias?.pointer,
-                    outFeatures: outFeatures, into: y)
+                    outFeatures: outFeatures, into: y, fewRows: fewRows)
     }
 
     /// Bytes held for the weight and bias.
