@@ -35,6 +35,8 @@ public final class PipelineRunner {
     let xIn: Tensor
     let modelOut: Tensor
     let noiseBuffer: Tensor
+    /// dpm-solver++ on stage 0: each image's previous data prediction.
+    let history: Tensor?
 
     let receiveSlots: [MessageBuffer]
     let sendSlots: [MessageBuffer]
@@ -77,6 +79,11 @@ public final class PipelineRunner {
             latents = l
         } else {
             latents = nil
+        }
+        if stage == 0, case .dpmSolver = plan.sampler {
+            history = Tensor(shape: [images.count, plan.imageSize])
+        } else {
+            history = nil
         }
 
         let last = plan.stages - 1
@@ -200,7 +207,7 @@ public final class PipelineRunner {
             let local = m * b + j
             return local < images.count ? images.lowerBound + local : -1
         }
-        return RowInfo(images: ids, doubled: plan.doubled, timestep: plan.diffusion.timestepMap[plan.steps - 1 - k])
+        return RowInfo(images: ids, doubled: plan.doubled, timestep: plan.timesteps[k])
     }
 
     func realImages(microbatch m: Int) -> Int { min(plan.microbatchSize, images.count - m * plan.microbatchSize) }
@@ -284,19 +291,23 @@ public final class PipelineRunner {
         let output: UnsafePointer<Float> = plan.stages == 1 ? modelOut.pointer : UnsafePointer(currentInput!.payload)
         let info = rowInfo(microbatch: m, step: k)
         try record(.model_out, k, m, nil, info, output, [plan.microbatchSize, plan.model.outChannels, plan.model.inputSize, plan.model.inputSize])
-        let d = plan.diffusion, i = plan.steps - 1 - k, b = plan.microbatchSize
+        let i = plan.steps - 1 - k, b = plan.microbatchSize
         let latents = latents!
         for j in 0..<realImages(microbatch: m) {
             let local = m * b + j
-            try noise!.step(k, image: images.lowerBound + local, into: noiseBuffer.data)
+            // Deterministic samplers draw nothing after z; their noise term is σ = 0 times a zero buffer.
+            if !plan.sampler.isDeterministic { try noise!.step(k, image: images.lowerBound + local, into: noiseBuffer.data) }
             let x = latents.data + local * plan.imageSize
             let eps = output + j * plan.outputSize
-            if plan.run.sampler == "ddim" {
-                d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: Float(plan.run.eta),
+            switch plan.sampler {
+            case .ddim(let d, let eta):
+                d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: eta,
                            noise: noiseBuffer.pointer, clipDenoised: plan.run.clipDenoised)
-            } else {
+            case .ddpm(let d):
                 d.ddpmStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, noise: noiseBuffer.pointer,
                            clipDenoised: plan.run.clipDenoised)
+            case .dpmSolver(let s):
+                s.step(x: x, eps: eps, history: history!.data + local * plan.imageSize, count: plan.imageSize, step: k)
             }
         }
         if currentInput != nil { try releaseInput() }

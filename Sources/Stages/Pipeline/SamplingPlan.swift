@@ -4,13 +4,15 @@ public struct SamplingPlan: Sendable {
     public let run: RunConfig
     public let model: DiTConfig
     public let partition: Partition
-    public let diffusion: GaussianDiffusion
+    public let sampler: Sampler
+    /// timesteps[k]: the model timestep of loop step k (k = 0 first).
+    public let timesteps: [Int]
     /// Conditional images per micro-batch; with guidance each also has its
     /// null-class twin, so a CFG pair never splits.
     public let microbatchSize: Int
     public var stages: Int { partition.stages }
     public var replicas: Int { run.replicas }
-    public var steps: Int { diffusion.steps }
+    public var steps: Int { timesteps.count }
     public var doubled: Bool { run.usesGuidance }
     public var rowsPerMicrobatch: Int { microbatchSize * (doubled ? 2 : 1) }
     public var imageShape: [Int] { [model.inChannels, model.inputSize, model.inputSize] }
@@ -22,7 +24,8 @@ public struct SamplingPlan: Sendable {
         self.run = run
         self.model = model
         partition = try Partition(run.partition, config: model, stages: run.stages)
-        diffusion = try GaussianDiffusion(respacing: run.effectiveRespacing, learnSigma: model.learnSigma)
+        sampler = try Sampler(run: run, model: model)
+        timesteps = sampler.timesteps
         microbatchSize = run.microbatchSize
         let total = (run.classes.count + run.microbatchSize - 1) / run.microbatchSize
         guard total >= run.replicas else {
@@ -52,6 +55,12 @@ public struct SamplingPlan: Sendable {
 
     public func schedule(replica r: Int) -> Schedule {
         Schedule(stages: stages, microbatches: microbatches(replica: r), steps: steps)
+    }
+
+    /// "timesteps (ddim, respacing ddim10): 900, 800, …, 0", for `dit plan` and `--verbose`.
+    public var timestepsLine: String {
+        "timesteps (\(run.sampler), \(run.sampler == "dpm-solver++" ? "timestep_spacing" : "respacing") \(run.effectiveRespacing)): "
+            + timesteps.map(String.init).joined(separator: ", ")
     }
 
     /// World rank of (replica, stage): replicas are consecutive groups of stages.

@@ -68,31 +68,35 @@ public final class TorchNoise: NoiseSource {
 }
 
 /// Noise injected from a safetensors file: `z` (N, C, H, W) and `noise`
-/// (steps, N, C, H, W), used as given.
+/// (steps, N, C, H, W), used as given. Deterministic samplers (DDIM with
+/// eta 0, DPM-Solver++) need only `z`; a `noise` tensor is ignored there.
 public final class FileNoise: NoiseSource {
     let z: Tensor
-    let noise: Tensor
+    let noise: Tensor?
     let imageSize: Int
     let images: Int
 
-    public init(path: String, images: Int, imageShape: [Int], steps: Int) throws {
+    public init(path: String, images: Int, imageShape: [Int], steps: Int, stepNoise: Bool = true) throws {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch let e as TensorError { throw DiTError(e.message) }
         imageSize = imageShape.reduce(1, *)
         self.images = images
         let zShape = [images] + imageShape, noiseShape = [steps, images] + imageShape
-        guard let ze = file.entries["z"] else { throw DiTError("\(path): no tensor 'z'; expected z \(zShape.shapeDescription) and noise \(noiseShape.shapeDescription)") }
-        guard let ne = file.entries["noise"] else { throw DiTError("\(path): no tensor 'noise'; expected noise \(noiseShape.shapeDescription)") }
+        guard let ze = file.entries["z"] else {
+            throw DiTError("\(path): no tensor 'z'; expected z \(zShape.shapeDescription)" + (stepNoise ? " and noise \(noiseShape.shapeDescription)" : ""))
+        }
         guard ze.shape == zShape else {
             throw DiTError("\(path): z has shape \(ze.shape.shapeDescription) but this run needs \(zShape.shapeDescription) (\(images) images)")
         }
+        z = try file.tensor("z")
+        guard stepNoise else { noise = nil; return }
+        guard let ne = file.entries["noise"] else { throw DiTError("\(path): no tensor 'noise'; expected noise \(noiseShape.shapeDescription) (only ddim with eta 0 and dpm-solver++ need z alone)") }
         guard ne.shape.count == 2 + imageShape.count, ne.shape[1...] == noiseShape[1...] else {
             throw DiTError("\(path): noise has shape \(ne.shape.shapeDescription) but this run needs \(noiseShape.shapeDescription)")
         }
         guard ne.shape[0] >= steps else {
             throw DiTError("\(path): noise holds \(ne.shape[0]) steps but the run takes \(steps); noise must be (steps, N, C, H, W) = \(noiseShape.shapeDescription)")
         }
-        z = try file.tensor("z")
         noise = try file.tensor("noise")
     }
 
@@ -100,7 +104,8 @@ public final class FileNoise: NoiseSource {
         out.update(from: z.data + image * imageSize, count: imageSize)
     }
 
-    public func step(_ k: Int, image: Int, into out: UnsafeMutablePointer<Float>) {
+    public func step(_ k: Int, image: Int, into out: UnsafeMutablePointer<Float>) throws {
+        guard let noise else { throw DiTError("file noise: step \(k) asked for, but a deterministic sampler read only z") }
         out.update(from: noise.data + (k * images + image) * imageSize, count: imageSize)
     }
 }
