@@ -200,7 +200,8 @@ struct SampleCommand: ParsableCommand {
                                  stepNoise: !plan.sampler.isDeterministic)
         }
         if run.rng == "torch" {
-            return TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: plan.doubled)
+            return TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: plan.doubled,
+                              skip: plan.model.upstreamInitDraws)
         }
         return PhiloxNoise(seed: run.seed, imageSize: plan.imageSize)
     }

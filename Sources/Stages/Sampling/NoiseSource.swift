@@ -32,8 +32,9 @@ public final class PhiloxNoise: NoiseSource {
 }
 
 /// The stream of `torch.manual_seed(seed)` on CPU in the order upstream
-/// sample.py draws it: z = randn(N, C, H, W), then at every step
-/// randn_like(x) for the whole batch x — 2N rows with guidance (the
+/// sample.py draws it: `skip` words drawn by building the model (see
+/// `DiTConfig.upstreamInitDraws`), z = randn(N, C, H, W), then at every
+/// step randn_like(x) for the whole batch x — 2N rows with guidance (the
 /// conditional rows first), N without. Every replica replays the whole
 /// stream and keeps its own images, so the split does not matter.
 public final class TorchNoise: NoiseSource {
@@ -44,9 +45,10 @@ public final class TorchNoise: NoiseSource {
     let z: [Float]
     var current: (step: Int, values: [Float])
 
-    public init(seed: UInt64, images: Int, imageSize: Int, doubledBatch: Bool,
+    public init(seed: UInt64, images: Int, imageSize: Int, doubledBatch: Bool, skip: Int = 0,
                 kernel: TorchGenerator.NormalKernel = .avx2) {
         generator = TorchGenerator(seed: seed, kernel: kernel)
+        generator.discard(skip)
         self.imageSize = imageSize
         self.images = images
         rowsPerStep = doubledBatch ? 2 * images : images

@@ -1,0 +1,35 @@
+import Foundation
+import XCTest
+@testable import Stages
+@testable import Tensors
+
+/// `--rng torch --seed K` against a real run of upstream sample.py's code
+/// path (tools/make_upstream_seed_fixture.py: upstream models.py and
+/// diffusion/, a random checkpoint, p_sample_loop).
+final class UpstreamSeedTests: XCTestCase {
+    func testRngTorchReproducesUpstreamSamplePy() throws {
+        let file = try SafeTensorsFile(path: Fixtures.path("upstream-sample-seed3.safetensors"))
+        let meta = file.metadata
+        let ckpt = try Checkpoint(path: Fixtures.path(meta["model"]!))
+        XCTAssertEqual(ckpt.config.upstreamInitDraws, Int(meta["dit_draws"]!), "DiT(...) draws, as torch counted them")
+        XCTAssertEqual(meta["vae_draws"], "0")
+        var run = RunConfig()
+        run.checkpoint = ckpt.path
+        run.steps = Int(meta["steps"]!)!
+        run.cfgScale = Double(meta["cfg_scale"]!)!
+        run.classes = try file.integers("y").map { Int($0) }
+        run.seed = UInt64(meta["seed"]!)!
+        run.rng = "torch"
+        run.microbatchSize = 2
+        let plan = try SamplingPlan(run: run, model: ckpt.config)
+        // torch's normal_fill kernel of the CPU the fixture was recorded on.
+        let kernel: TorchGenerator.NormalKernel = meta["cpu_capability"] == "AVX2" ? .avx2 : .scalar
+        let noise = TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: plan.doubled,
+                               skip: ckpt.config.upstreamInitDraws, kernel: kernel)
+        let runner = try PipelineRunner(plan: plan, stage: 0, replica: 0, model: DiT(checkpoint: ckpt), transport: nil, noise: noise)
+        try runner.run()
+        let err = Fixtures.relativeError(runner.latents!.array, try file.tensor("samples").array, floorOne: false)
+        print("upstream sample.py --seed \(run.seed): max|a − b| / max|ref| = \(err)")
+        XCTAssertLessThanOrEqual(err, 1e-5)
+    }
+}
