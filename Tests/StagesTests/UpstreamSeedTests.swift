@@ -13,6 +13,9 @@ final class UpstreamSeedTests: XCTestCase {
         let ckpt = try Checkpoint(path: Fixtures.path(meta["model"]!))
         XCTAssertEqual(ckpt.config.upstreamInitDraws, Int(meta["dit_draws"]!), "DiT(...) draws, as torch counted them")
         XCTAssertEqual(meta["vae_draws"], "0")
+        // torch's generator state after upstream DiT_models["DiT-XL/2"](input_size=32) is this
+        // many words past manual_seed (checked with get_rng_state, torch 2.13).
+        XCTAssertEqual(DiTConfig.preset("DiT-XL/2")!.upstreamInitDraws, 1_350_801_824)
         var run = RunConfig()
         run.checkpoint = ckpt.path
         run.steps = Int(meta["steps"]!)!
