@@ -64,6 +64,7 @@ write(f"{T}/in-label.safetensors", {"x": x, "t": t, "y": np.array([0, 1, 11, 2],
 write(f"{T}/in-t.safetensors", {"x": x, "t": np.array([5, -1, 3, 2], np.int64), "y": y})
 write(f"{T}/noise-shape.safetensors", {"z": np.zeros((2, 4, 8, 8), np.float32), "noise": np.zeros((5, 2, 4, 8, 8), np.float32)})
 write(f"{T}/noise-steps.safetensors", {"z": np.zeros((3, 4, 8, 8), np.float32), "noise": np.zeros((4, 3, 4, 8, 8), np.float32)})
+write(f"{T}/z-only.safetensors", {"z": np.random.default_rng(0).standard_normal((3, 4, 8, 8)).astype(np.float32)})
 PY
 
 echo "== forward: bad input"
@@ -110,6 +111,26 @@ expect_error "non-finite during sampling" "sampling went non-finite: -?(inf|nan)
 expect_error "config stages ≠ world size" "= 4 but mpirun started 3" "$D" -- \
   "${MPIRUN[@]}" -np 3 $DIT sample experiments/digits-4stages.yaml --output-dir $D
 
+echo "== few-step samplers: named errors, z-only noise, the timesteps a run takes"
+expect_error "unknown timestep spacing" "timestep_spacing: 'cosine' is not a spacing; use linspace, leading, trailing" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --timestep-spacing cosine
+expect_error "dpm-solver++ steps > 1000" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 1001
+expect_error "dpm-solver++ steps < 1" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 0
+expect_error "dpm-solver++ with respacing" "respacing: .* not with sampler dpm-solver\+\+" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --respacing ddim10
+expect_error "dpm-solver++ with eta" "eta: .* not with sampler dpm-solver\+\+" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --eta 0.5
+expect_error "dpm-solver++ with clip_denoised" "clip_denoised: .* not with sampler dpm-solver\+\+" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --clip-denoised
+expect_error "timestep spacing with ddim" "timestep_spacing: 'leading' is diffusers' spacing for sampler dpm-solver\+\+; ddim takes respacing" "$D" -- $DIT "${S[@]}" --sampler ddim --timestep-spacing leading
+expect_error "leading spacing repeating timesteps" "1000 dpm-solver\+\+ steps with leading spacing repeat timestep" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 1000 --timestep-spacing leading
+expect_error "z-only noise with ddpm" "no tensor 'noise'" "$D" -- $DIT "${S[@]}" --noise $T/z-only.safetensors
+for s in ddim dpm-solver++; do
+  if $DIT "${S[@]}" --sampler $s --noise $T/z-only.safetensors --output-dir $T/z-$s 2>$T/z.log; then ok "$s accepts --noise with z only"
+  else bad "$s with z-only noise" "$(tail -2 $T/z.log)"; fi
+done
+msg=$($DIT "${S[@]}" --sampler ddim --steps 10 --verbose --output-dir $T/ddim10 2>&1)
+if grep -q "timesteps (ddim, respacing ddim10): 900, 800, 700, 600, 500, 400, 300, 200, 100, 0" <<<"$msg"; then ok "ddim --steps 10 takes t = 900, 800, ..., 0"
+else bad "ddim 10 timesteps" "$msg"; fi
+msg=$($DIT "${S[@]}" --sampler ddim --steps 37 --output-dir $T/ddim37 2>&1)
+if grep -q "no respacing ddim37" <<<"$msg"; then ok "ddim --steps 37 falls back with a note"; else bad "ddim 37 note" "$msg"; fi
+
 echo "== sample: seeds and images"
 $DIT sample --checkpoint $CK --steps 5 --seed 7 --classes 1,2,3 --output-dir $T/s3 2>/dev/null
 $DIT sample --checkpoint $CK --steps 5 --seed 7 --classes 1,2,3,4,5 --output-dir $T/s5 2>/dev/null
@@ -130,9 +151,10 @@ for d in sys.argv[1:]:
     if not np.array_equal(a, b): print(d, 'differs, max', np.abs(a - b).max()); sys.exit(1)
 " "$@"; then ok "$name"; else bad "$name"; fi
 }
-for model in digits tiny s2; do
+for model in digits digits-dpm tiny s2; do
   case $model in
     digits) args=(--checkpoint checkpoints/digits-dit.safetensors --steps 20 --classes 0,1,2,3,4,5,6,7,8,9 --microbatch-size 2) ;;
+    digits-dpm) args=(--checkpoint checkpoints/digits-dit.safetensors --sampler dpm-solver++ --steps 10 --classes 0,1,2,3,4,5,6,7,8,9 --microbatch-size 2) ;;
     tiny) args=(--checkpoint $FX/fwd-tiny-p2-16-nopos.safetensors --num-heads 8 --steps 6 --classes 1,2,3,4,5 --microbatch-size 2) ;;
     s2) args=(--checkpoint $T/s2.safetensors --steps 3 --classes 1,2,3,4 --microbatch-size 1) ;;
   esac
@@ -305,6 +327,16 @@ if [ "${SKIP_DIGITS:-0}" != 1 ]; then
      && python3 tools/digits_classifier_check.py $T/digits/samples.h5 --labels $labels | tee $T/acc.log; then
     ok "$(tail -1 $T/acc.log)"
   else bad "digits classifier" "$(tail -3 $T/digits.log $T/acc.log 2>/dev/null)"; fi
+fi
+
+if [ "${SKIP_DIGITS:-0}" != 1 ]; then
+  echo "== shipped model, DPM-Solver++ 25 steps at cfg 4: the classifier still recognises the samples (>= 95 %)"
+  labels=$(python3 -c "print(','.join(str(c) for c in range(10) for _ in range(10)))")
+  if $DIT sample --checkpoint checkpoints/digits-dit.safetensors --sampler dpm-solver++ --steps 25 --cfg-scale 4 --classes $labels \
+       --seed 0 --microbatch-size 50 --output-dir $T/digits-dpm 2>$T/digits-dpm.log \
+     && python3 tools/digits_classifier_check.py $T/digits-dpm/samples.h5 --labels $labels --min-accuracy 95 | tee $T/acc-dpm.log; then
+    ok "dpm-solver++ 25: $(tail -1 $T/acc-dpm.log)"
+  else bad "digits classifier, dpm-solver++ 25" "$(tail -3 $T/digits-dpm.log $T/acc-dpm.log 2>/dev/null)"; fi
 fi
 
 echo "cli: $pass passed, $fail failed"

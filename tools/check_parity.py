@@ -154,7 +154,7 @@ def sample_parity(args) -> bool:
     noise = torch.randn((args.steps,) + shape, generator=g)
     noise_path = os.path.join(args.workdir, "noise.safetensors")
     save_file({"z": z, "noise": noise}, noise_path)
-    diffusion = R.create_diffusion(str(args.steps), learn_sigma=cfg.learn_sigma)
+    diffusion = R.create_diffusion(R.default_respacing(args.sampler, args.steps), learn_sigma=cfg.learn_sigma)
     t0 = time.time()
     ref = R.sample(model, diffusion, torch.tensor(classes), z, list(noise), sampler=args.sampler,
                    cfg_scale=args.cfg_scale, eta=args.eta, guidance=args.guidance)

@@ -524,6 +524,18 @@ class Diffusion:
         return terms
 
 
+def default_respacing(sampler: str, steps: int, diffusion_steps: int = 1000) -> str:
+    """`dit sample`'s respacing for --sampler/--steps: ddimN for ddim when 1000 splits into N
+    steps of an integer stride (the IDDPM/ADM --use_ddim convention), else str(steps)."""
+    if sampler == "ddim":
+        try:
+            space_timesteps(diffusion_steps, f"ddim{steps}")
+            return f"ddim{steps}"
+        except ValueError:
+            pass
+    return str(steps)
+
+
 def create_diffusion(respacing, learn_sigma: bool = True, diffusion_steps: int = 1000) -> Diffusion:
     if respacing is None or respacing == "":
         respacing = [diffusion_steps]

@@ -44,7 +44,7 @@ def main():
     y = torch.tensor(labels, dtype=torch.int64)
     shape = (len(labels), cfg.in_channels, cfg.input_size, cfg.input_size)
     z, noise = R.injected_noise(args, shape)
-    diffusion = R.create_diffusion(str(args.steps), learn_sigma=cfg.learn_sigma)
+    diffusion = R.create_diffusion(R.default_respacing(args.sampler, args.steps), learn_sigma=cfg.learn_sigma)
     t0 = time.time()
     out = R.sample(model, diffusion, y, z, noise, sampler=args.sampler, cfg_scale=args.cfg_scale,
                    eta=args.eta, guidance=args.guidance)

@@ -35,7 +35,7 @@ extension HDF5Sink {
             ("eta", .double(run.eta)), ("cfg_scale", .double(run.cfgScale)), ("guidance", .string(run.guidance.rawValue)),
             ("seed", .int(Int(truncatingIfNeeded: run.seed))), ("noise", .string(run.noise.map { "file:\($0)" } ?? run.rng)),
             ("classes", .ints(run.classes)), ("microbatch_size", .int(plan.microbatchSize)),
-            ("timesteps", .ints((0..<plan.steps).map { plan.diffusion.timestepMap[plan.steps - 1 - $0] })),
+            ("timesteps", .ints(plan.timesteps)),
             ("rank", .int(rank)), ("stage", .int(stage)), ("stages", .int(plan.stages)), ("replicas", .int(plan.replicas)),
             ("blocks", .ints(Array(blocks))),
             ("dump_steps", .string(dump.steps)), ("dump_points", .string(dump.points.joined(separator: ","))),

@@ -30,6 +30,8 @@ struct PlanCommand: ParsableCommand {
         print("model: depth \(model.depth), hidden \(model.hiddenSize), \(model.tokens) tokens; \(plan.steps) steps, \(run.classes.count) images, micro-batches of \(plan.microbatchSize) (\(plan.rowsPerMicrobatch) rows)")
         print("partition: \(plan.partition)")
         printLayout(plan)
+        print(plan.timestepsLine)
+        if let note = run.respacingNote { print("note: \(note)") }
         for r in 0..<plan.replicas {
             let schedule = plan.schedule(replica: r)
             try schedule.check()

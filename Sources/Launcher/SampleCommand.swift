@@ -14,10 +14,12 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "DiT checkpoint (safetensors, upstream names).") var checkpoint: String?
     @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file.") var model: String?
     @Option(help: "Attention heads, if not in the checkpoint's metadata.") var numHeads: Int?
-    @Option(help: "ddpm or ddim.") var sampler: String?
+    @Option(help: "ddpm, ddim or dpm-solver++ (diffusers' DPMSolverMultistepScheduler).") var sampler: String?
     @Option(help: "Sampling steps (1...1000).") var steps: Int?
     @Option(help: "Upstream timestep_respacing (default: the step count; e.g. ddim50 or 10,15,20).") var respacing: String?
     @Option(help: "DDIM eta.") var eta: Double?
+    @Option(help: "dpm-solver++ only: linspace (default), leading or trailing.") var timestepSpacing: String?
+    @Flag(help: "Print the timesteps the run evaluates the model at.") var verbose = false
     @Option(help: "Classifier-free guidance scale; 1 = no guidance, no doubled batch.") var cfgScale: Double?
     @Option(help: "upstream (eps channels 0..2) or all-channels.") var guidance: GuidanceMode?
     @Option(help: "Class labels, comma-separated, one image each.") var classes: String?
@@ -56,6 +58,7 @@ struct SampleCommand: ParsableCommand {
         if let steps { r.steps = steps }
         if let respacing { r.respacing = respacing }
         if let eta { r.eta = eta }
+        if let timestepSpacing { r.timestepSpacing = timestepSpacing }
         if let cfgScale { r.cfgScale = cfgScale }
         if let guidance { r.guidance = guidance }
         if let classes {
@@ -127,6 +130,10 @@ struct SampleCommand: ParsableCommand {
         let plan = try SamplingPlan(run: bulk?.run(chunk: 0) ?? run, model: config)
         try plan.layout.check(worldSize: world.size)
         let position = plan.layout.position(rank: world.rank), replica = position.replica, stage = position.stage
+        if world.rank == 0 {
+            if let note = run.respacingNote { FileHandle.standardError.write(Data("dit: \(note)\n".utf8)) }
+            if verbose { FileHandle.standardError.write(Data("dit: \(plan.timestepsLine)\n".utf8)) }
+        }
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
         let pixels = config.makesPixels
         if pixels, let vae = run.vae {
@@ -202,10 +209,13 @@ struct SampleCommand: ParsableCommand {
 
     func makeNoise(_ run: RunConfig, _ plan: SamplingPlan) throws -> NoiseSource {
         if let path = run.noise {
-            return try FileNoise(path: path, images: run.classes.count, imageShape: plan.imageShape, steps: plan.steps)
+            return try FileNoise(path: path, images: run.classes.count, imageShape: plan.imageShape, steps: plan.steps,
+                                 stepNoise: !plan.sampler.isDeterministic)
         }
         if run.rng == "torch" {
-            return TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: plan.doubled)
+            // sample.py always samples the doubled batch (forward_with_cfg), so draws 2N rows per step even at cfg 1.
+            return TorchNoise(seed: run.seed, images: run.classes.count, imageSize: plan.imageSize, doubledBatch: true,
+                              skip: plan.model.upstreamInitDraws)
         }
         return PhiloxNoise(seed: run.seed, imageSize: plan.imageSize)
     }

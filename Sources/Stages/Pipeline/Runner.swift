@@ -225,7 +225,7 @@ public final class PipelineRunner {
             let local = m * b + j
             return local < images.count ? images.lowerBound + local : -1
         }
-        return RowInfo(images: ids, doubled: plan.doubled, timestep: plan.diffusion.timestepMap[plan.steps - 1 - k])
+        return RowInfo(images: ids, doubled: plan.doubled, timestep: plan.timesteps[k])
     }
 
     func forward(step k: Int, microbatch m: Int) throws {

@@ -10,11 +10,14 @@ public final class SamplerState {
     public let latents: Tensor
     let noise: NoiseSource
     let noiseBuffer: Tensor
+    /// dpm-solver++: each image's previous data prediction.
+    let history: Tensor?
 
     init(plan: SamplingPlan, images: Range<Int>, noise: NoiseSource) throws {
         (self.plan, self.images, self.noise) = (plan, images, noise)
         latents = Tensor(shape: [images.count] + plan.imageShape)
         noiseBuffer = Tensor(shape: [plan.imageSize])
+        if case .dpmSolver = plan.sampler { history = Tensor(shape: [images.count, plan.imageSize]) } else { history = nil }
         for (j, image) in images.enumerated() { try noise.initial(image: image, into: latents.data + j * plan.imageSize) }
     }
 
@@ -31,20 +34,24 @@ public final class SamplerState {
 
     /// x_{t-1} from the (guided) model output of micro-batch m's images at step k.
     func step(_ k: Int, microbatch m: Int, output: UnsafePointer<Float>) throws {
-        let d = plan.diffusion, i = plan.steps - 1 - k, b = plan.microbatchSize, timestep = d.timestepMap[i]
+        let i = plan.steps - 1 - k, b = plan.microbatchSize, timestep = plan.timesteps[k]
         for j in 0..<realImages(microbatch: m) {
             let local = m * b + j
-            try noise.step(k, image: images.lowerBound + local, into: noiseBuffer.data)
+            // Deterministic samplers draw nothing after z; their noise term is σ = 0 times a zero buffer.
+            if !plan.sampler.isDeterministic { try noise.step(k, image: images.lowerBound + local, into: noiseBuffer.data) }
             let x = latents.data + local * plan.imageSize
             let eps = output + j * plan.outputSize
             try SamplingError.check(eps, count: plan.outputSize, key: DumpKey(step: k, point: .model_out, image: images.lowerBound + local),
                                     timestep: timestep, origin: "in the model output (the weights or the guidance scale overflow)")
-            if plan.run.sampler == "ddim" {
-                d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: Float(plan.run.eta),
+            switch plan.sampler {
+            case .ddim(let d, let eta):
+                d.ddimStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, eta: eta,
                            noise: noiseBuffer.pointer, clipDenoised: plan.run.clipDenoised)
-            } else {
+            case .ddpm(let d):
                 d.ddpmStep(x: x, modelOutput: eps, count: plan.imageSize, step: i, noise: noiseBuffer.pointer,
                            clipDenoised: plan.run.clipDenoised)
+            case .dpmSolver(let s):
+                s.step(x: x, eps: eps, history: history!.data + local * plan.imageSize, count: plan.imageSize, step: k)
             }
             try SamplingError.check(x, count: plan.imageSize, key: DumpKey(step: k + 1, point: .x_t, image: images.lowerBound + local),
                                     timestep: timestep, origin: "made by the \(plan.run.sampler) update of step \(k)")

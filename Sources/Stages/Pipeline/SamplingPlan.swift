@@ -4,14 +4,16 @@ public struct SamplingPlan: Sendable {
     public let run: RunConfig
     public let model: DiTConfig
     public let partition: Partition
-    public let diffusion: GaussianDiffusion
+    public let sampler: Sampler
+    /// timesteps[k]: the model timestep of loop step k (k = 0 first).
+    public let timesteps: [Int]
     /// Conditional images per micro-batch; with guidance each also has its
     /// null-class twin, so a CFG pair never splits.
     public let microbatchSize: Int
     public var stages: Int { partition.stages }
     public var replicas: Int { run.replicas }
     public var layout: Layout { Layout(replicas: replicas, stages: stages, cfg: run.cfgParallel, sp: run.sequenceParallel) }
-    public var steps: Int { diffusion.steps }
+    public var steps: Int { timesteps.count }
     public var doubled: Bool { run.usesGuidance }
     public var rowsPerMicrobatch: Int { microbatchSize * (doubled ? 2 : 1) }
     public var imageShape: [Int] { [model.inChannels, model.inputSize, model.inputSize] }
@@ -23,8 +25,9 @@ public struct SamplingPlan: Sendable {
         self.run = run
         self.model = model
         partition = try Partition(run.partition, config: model, stages: run.stages)
-        diffusion = try GaussianDiffusion(respacing: run.effectiveRespacing, learnSigma: model.learnSigma)
-        if run.sampler == "ddpm" && diffusion.steps == 1 && model.learnSigma { throw SamplingError.oneStepLearnedVariance }
+        sampler = try Sampler(run: run, model: model)
+        timesteps = sampler.timesteps
+        if run.sampler == "ddpm" && timesteps.count == 1 && model.learnSigma { throw SamplingError.oneStepLearnedVariance }
         microbatchSize = run.microbatchSize
         let total = (run.classes.count + run.microbatchSize - 1) / run.microbatchSize
         guard total >= run.replicas else {
@@ -58,6 +61,12 @@ public struct SamplingPlan: Sendable {
 
     /// World rank of the replica's sampler (stage 0, CFG branch 0, sequence part 0).
     public func samplerRank(replica: Int) -> Int { layout.rank(.init(replica: replica, stage: 0)) }
+
+    /// "timesteps (ddim, respacing ddim10): 900, 800, …, 0", for `dit plan` and `--verbose`.
+    public var timestepsLine: String {
+        "timesteps (\(run.sampler), \(run.sampler == "dpm-solver++" ? "timestep_spacing" : "respacing") \(run.effectiveRespacing)): "
+            + timesteps.map(String.init).joined(separator: ", ")
+    }
 
     /// Rows one rank computes per micro-batch: all of them, or under
     /// CFG-parallel one branch's half (the conditional or the null rows).

@@ -32,8 +32,9 @@ public final class PhiloxNoise: NoiseSource {
 }
 
 /// The stream of `torch.manual_seed(seed)` on CPU in the order upstream
-/// sample.py draws it: z = randn(N, C, H, W), then at every step
-/// randn_like(x) for the whole batch x — 2N rows with guidance (the
+/// sample.py draws it: `skip` words drawn by building the model (see
+/// `DiTConfig.upstreamInitDraws`), z = randn(N, C, H, W), then at every
+/// step randn_like(x) for the whole batch x — 2N rows with guidance (the
 /// conditional rows first), N without. Every replica replays the whole
 /// stream and keeps its own images, so the split does not matter.
 public final class TorchNoise: NoiseSource {
@@ -44,9 +45,10 @@ public final class TorchNoise: NoiseSource {
     let z: [Float]
     var current: (step: Int, values: [Float])
 
-    public init(seed: UInt64, images: Int, imageSize: Int, doubledBatch: Bool,
+    public init(seed: UInt64, images: Int, imageSize: Int, doubledBatch: Bool, skip: Int = 0,
                 kernel: TorchGenerator.NormalKernel = .avx2) {
         generator = TorchGenerator(seed: seed, kernel: kernel)
+        generator.discard(skip)
         self.imageSize = imageSize
         self.images = images
         rowsPerStep = doubledBatch ? 2 * images : images
@@ -68,30 +70,34 @@ public final class TorchNoise: NoiseSource {
 }
 
 /// Noise injected from a safetensors file: `z` (N, C, H, W) and `noise`
-/// (steps, N, C, H, W), used as given.
+/// (steps, N, C, H, W), used as given. Deterministic samplers (DDIM with
+/// eta 0, DPM-Solver++) need only `z`; a `noise` tensor is ignored there.
 public final class FileNoise: NoiseSource {
     let z: Tensor
-    let noise: Tensor
+    let noise: Tensor?
     let imageSize: Int
     let images: Int
 
-    public init(path: String, images: Int, imageShape: [Int], steps: Int) throws {
+    public init(path: String, images: Int, imageShape: [Int], steps: Int, stepNoise: Bool = true) throws {
         let file = try SafeTensorsFile(path: path)
         imageSize = imageShape.reduce(1, *)
         self.images = images
         let zShape = [images] + imageShape, noiseShape = [steps, images] + imageShape
-        guard let ze = file.entries["z"] else { throw DiTError("\(path): no tensor 'z'; expected z \(zShape.shapeDescription) and noise \(noiseShape.shapeDescription)") }
-        guard let ne = file.entries["noise"] else { throw DiTError("\(path): no tensor 'noise'; expected noise \(noiseShape.shapeDescription)") }
+        guard let ze = file.entries["z"] else {
+            throw DiTError("\(path): no tensor 'z'; expected z \(zShape.shapeDescription)" + (stepNoise ? " and noise \(noiseShape.shapeDescription)" : ""))
+        }
         guard ze.shape == zShape else {
             throw DiTError("\(path): z has shape \(ze.shape.shapeDescription) but this run needs \(zShape.shapeDescription) (\(images) images)")
         }
+        z = try file.tensor("z")
+        guard stepNoise else { noise = nil; return }
+        guard let ne = file.entries["noise"] else { throw DiTError("\(path): no tensor 'noise'; expected noise \(noiseShape.shapeDescription) (only ddim with eta 0 and dpm-solver++ need z alone)") }
         guard ne.shape.count == 2 + imageShape.count, ne.shape[1...] == noiseShape[1...] else {
             throw DiTError("\(path): noise has shape \(ne.shape.shapeDescription) but this run needs \(noiseShape.shapeDescription)")
         }
         guard ne.shape[0] >= steps else {
             throw DiTError("\(path): noise holds \(ne.shape[0]) steps but the run takes \(steps); noise must be (steps, N, C, H, W) = \(noiseShape.shapeDescription)")
         }
-        z = try file.tensor("z")
         noise = try file.tensor("noise")
     }
 
@@ -99,7 +105,8 @@ public final class FileNoise: NoiseSource {
         out.update(from: z.data + image * imageSize, count: imageSize)
     }
 
-    public func step(_ k: Int, image: Int, into out: UnsafeMutablePointer<Float>) {
+    public func step(_ k: Int, image: Int, into out: UnsafeMutablePointer<Float>) throws {
+        guard let noise else { throw DiTError("file noise: step \(k) asked for, but a deterministic sampler read only z") }
         out.update(from: noise.data + (k * images + image) * imageSize, count: imageSize)
     }
 }

@@ -40,6 +40,13 @@ public final class TorchGenerator {
         }
     }
 
+    /// Skips `words` 32-bit draws, as `torch.empty(words).uniform_()` (or any
+    /// fill drawing one word per value) would.
+    public func discard(_ words: Int) {
+        precondition(words >= 0, "negative count")
+        engine.discard(words)
+    }
+
     /// Fills `out` like `torch.randn(out.count)` would, advancing the stream identically.
     public func randn(into out: UnsafeMutableBufferPointer<Float>) {
         // Mirrors ATen normal_kernel: only contiguous tensors of >= 16 elements take normal_fill.
@@ -134,6 +141,17 @@ private struct MT19937 {
         y ^= (y << 15) & 0xefc6_0000
         y ^= y >> 18
         return y
+    }
+
+    /// Advances n draws without tempering the skipped words.
+    mutating func discard(_ n: Int) {
+        var left = n
+        while left > 0 {
+            if index == Self.n { twist() }
+            let k = min(left, Self.n - index)
+            index += k
+            left -= k
+        }
     }
 
     /// uniform_real_distribution<float>(0, 1): low 24 bits of one draw, scaled exactly.
