@@ -39,6 +39,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Bulk generation (upstream sample_ddp.py): this many images as output-dir/NNNNNN.png plus the .npz; resumable. Labels cycle through --classes, or are drawn from the seed without it.") var numImages: Int?
     @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
+    @Flag(help: "Replace another run's files in --output-dir (removed before this run's are put in place).") var overwrite = false
     @OptionGroup var dumpOptions: DumpOptions
     @OptionGroup var engine: EngineOptions
 
@@ -127,7 +128,9 @@ struct SampleCommand: ParsableCommand {
         let decoder = try run.simulate || pixels ? nil : run.vae.map {
             try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
         }
-        let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
+        let output = world.rank == 0 && !run.simulate
+            ? try OutputDirectory(path: run.outputDir, overwrite: overwrite, bulk: bulk != nil) : nil
+        let sha256 = output.map { CheckpointHash.Background(path: run.checkpoint, fallbackDirectory: $0.path) }
         let session = SamplingSession(world: world, transport: transport, stage: stage, replica: replica,
             model: run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: plan.partition.ranges[stage], embedders: stage == 0,
                                                 finalLayer: stage == plan.stages - 1),
@@ -173,7 +176,7 @@ struct SampleCommand: ParsableCommand {
             if !pixels && decoder == nil {
                 FileHandle.standardError.write(Data("dit: \(config.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n".utf8))
             }
-            try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt)
+            try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt, sha256: sha256!.value)
             FileHandle.standardError.write(Data(String(format: "dit: %d images in %.2f s (%.3f images/s) → %@\n",
                                                        samples.shape[0], seconds, Double(samples.shape[0]) / seconds,
                                                        run.outputDir).utf8))
