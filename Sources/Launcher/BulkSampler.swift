@@ -13,6 +13,7 @@ struct BulkSampler {
     let session: SamplingSession
     let checkpoint: Checkpoint
     let output: OutputDirectory?
+    let progress: ProgressOptions
 
     var config: RunConfig { bulk.run }
 
@@ -37,7 +38,10 @@ struct BulkSampler {
             let offset = bulk.images(chunk: c).lowerBound
             let noise: NoiseSource? = session.stage == 0
                 ? OffsetNoise(PhiloxNoise(seed: config.seed, imageSize: plan.imageSize), offset: offset) : nil
-            let samples = try session.sample(plan: plan, noise: noise)
+            let meter = output.map { _ in Progress(plan: plan, replica: session.replica, options: progress,
+                                                   label: "chunk \(n + 1)/\(pending.count): ") }
+            let samples = try session.sample(plan: plan, noise: noise) { meter?.update(step: $0, microbatch: $1) }
+            meter?.finish()
             let decoded = try session.decode(samples, plan: plan)
             if let output, let images = decoded ?? samples {
                 try write(images, chunk: c, to: output)
@@ -135,5 +139,5 @@ struct BulkSampler {
         try AtomicFile.write(try encoder.encode(mine), to: path)
     }
 
-    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    func log(_ line: String) { if progress.talks { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
 }

@@ -42,6 +42,7 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Replace another run's files in --output-dir (removed before this run's are put in place).") var overwrite = false
     @OptionGroup var dumpOptions: DumpOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var progressOptions: ProgressOptions
 
     /// The run config: file, then flags on top.
     func runConfig(worldSize: Int) throws -> RunConfig {
@@ -136,7 +137,7 @@ struct SampleCommand: ParsableCommand {
                                                 finalLayer: stage == plan.stages - 1),
             decoder: decoder)
         if let bulk, let ckpt {
-            try BulkSampler(bulk: bulk, session: session, checkpoint: ckpt, output: output).run()
+            try BulkSampler(bulk: bulk, session: session, checkpoint: ckpt, output: output, progress: progressOptions).run()
             return
         }
 
@@ -155,7 +156,7 @@ struct SampleCommand: ParsableCommand {
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
         }
         let noise: NoiseSource? = stage == 0 ? try makeNoise(run, plan) : nil
-        let progress = world.rank == 0 ? Progress(plan: plan, replica: replica) : nil
+        let progress = world.rank == 0 ? Progress(plan: plan, replica: replica, options: progressOptions) : nil
         let start = Date()
         let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
                                          simulatedBlockSeconds: simulateBlockSeconds ?? 0.005) { step, mb in
@@ -166,9 +167,9 @@ struct SampleCommand: ParsableCommand {
         if let trace, let path = run.trace {
             try AtomicFile.write(trace.chromeJSON(), to: Self.rankPath(path, rank: world.rank))
         }
-        if run.simulate && world.rank == 0 {
-            FileHandle.standardError.write(Data(String(format: "dit: simulated %d images in %.2f s (%.3f images/s)\n",
-                                                       run.classes.count, seconds, Double(run.classes.count) / seconds).utf8))
+        if run.simulate && world.rank == 0 && progressOptions.talks {
+            FileHandle.standardError.write(Data(("dit: simulated \(plural(run.classes.count, "image")) in "
+                + String(format: "%.2f s (%.3f images/s)\n", seconds, Double(run.classes.count) / seconds)).utf8))
         }
         guard !run.simulate else { return }
         let images = pixels ? samples : try session.decode(samples, plan: plan)
@@ -177,9 +178,10 @@ struct SampleCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("dit: \(config.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n".utf8))
             }
             try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt, sha256: sha256!.value)
-            FileHandle.standardError.write(Data(String(format: "dit: %d images in %.2f s (%.3f images/s) → %@\n",
-                                                       samples.shape[0], seconds, Double(samples.shape[0]) / seconds,
-                                                       run.outputDir).utf8))
+            if progressOptions.talks {
+                FileHandle.standardError.write(Data(("dit: \(plural(samples.shape[0], "image")) in "
+                    + String(format: "%.2f s (%.3f images/s) → ", seconds, Double(samples.shape[0]) / seconds) + run.outputDir + "\n").utf8))
+            }
         }
     }
 
@@ -209,31 +211,4 @@ extension RunConfig {
         let data = (try? encoder.encode(self)) ?? Data()
         return data.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     }
-}
-
-/// A progress line on stderr (steps, images/s, ETA) when it is a terminal.
-final class Progress {
-    let total: Int
-    let images: Int
-    let enabled = isatty(2) != 0
-    let start = Date()
-    var done = 0
-
-    init(plan: SamplingPlan, replica: Int) {
-        total = plan.steps * plan.microbatches(replica: replica)
-        images = plan.images(replica: replica).count
-    }
-
-    func update(step: Int, microbatch: Int) {
-        done += 1
-        guard enabled else { return }
-        let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let eta = Double(total - done) / max(rate, 1e-9)
-        let imagesPerSecond = Double(images) * Double(done) / Double(total) / max(elapsed, 1e-9)
-        FileHandle.standardError.write(Data(String(format: "\rstep %d  %d/%d  %.2f images/s  ETA %.0f s   ",
-                                                   step + 1, done, total, imagesPerSecond, eta).utf8))
-    }
-
-    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
 }
