@@ -151,7 +151,10 @@ struct SampleCommand: ParsableCommand {
         trace?.info = ["gemm": Gemm.description, "precision": Gemm.precision.rawValue,
                        "cpu": CPUFeatures.current.modelName, "cpu_flags": CPUFeatures.current.flagList]
         trace?.metadata = ["images": plan.images(replica: replica).count, "steps": plan.steps, "stages": plan.stages,
-                           "microbatches": plan.microbatches(replica: replica), "replica": replica]
+                           "microbatches": plan.microbatches(replica: replica), "replica": replica,
+                           "ranks": world.size, "run_id": try TraceWriter.runID(world: world), "host": TraceWriter.hostID,
+                           "cores": ProcessInfo.processInfo.activeProcessorCount, "threads": Gemm.threads]
+        let traceWriter = trace.map { TraceWriter(trace: $0, path: Self.rankPath(run.trace!, rank: world.rank)) }
         let sink = try ckpt.flatMap { ckpt in
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
         }
@@ -164,9 +167,7 @@ struct SampleCommand: ParsableCommand {
         }
         progress?.finish()
         let seconds = Date().timeIntervalSince(start)
-        if let trace, let path = run.trace {
-            try AtomicFile.write(trace.chromeJSON(), to: Self.rankPath(path, rank: world.rank))
-        }
+        try traceWriter?.finish()
         if run.simulate && world.rank == 0 && progressOptions.talks {
             FileHandle.standardError.write(Data(("dit: simulated \(plural(run.classes.count, "image")) in "
                 + String(format: "%.2f s (%.3f images/s)\n", seconds, Double(run.classes.count) / seconds)).utf8))
