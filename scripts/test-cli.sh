@@ -88,8 +88,8 @@ echo "== sample: bad input"
 D=$T/samples-bad
 S=(sample --checkpoint $CK --steps 4 --classes 1,2,3 --output-dir $D)
 expect_error "unknown sampler" "'euler' is not a sampler" "$D" -- $DIT "${S[@]}" --sampler euler
-expect_error "steps < 1" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --steps 0
-expect_error "steps > 1000" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --steps 1001
+expect_error "steps < 1" "steps: must be from 1 to 1000" "$D" -- $DIT "${S[@]}" --steps 0
+expect_error "steps > 1000" "steps: must be from 1 to 1000" "$D" -- $DIT "${S[@]}" --steps 1001
 expect_error "class out of range" "class 10 is out of range" "$D" -- $DIT "${S[@]}" --classes 1,10
 expect_error "cfg < 0" "cfg_scale: must be ≥ 0" "$D" -- $DIT "${S[@]}" --cfg-scale=-1
 expect_error "noise shapes" "z has shape \(2, 4, 8, 8\) but this run needs \(3, 4, 8, 8\)" "$D" -- $DIT "${S[@]}" --noise $T/noise-shape.safetensors

@@ -117,7 +117,7 @@ struct ReportCommand: ParsableCommand {
                                       "stages": first.stages, "mean_bubble": meanBubble, "mean_wait": meanWait,
                                       "predicted_bubble": predicted, "images": images, "images_per_second": Double(images) / wall,
                                       "notes": notes]
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "wall %.3f s over %@; %@ × %@ × %@", wall, plural(ranks.count, "rank"), plural(first.steps, "step"),

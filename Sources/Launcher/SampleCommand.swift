@@ -8,41 +8,54 @@ import Tensors
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Generate images (upstream sample.py semantics), optionally pipelined across MPI ranks.")
+        abstract: "Generate images (upstream sample.py semantics), optionally pipelined across MPI ranks.",
+        discussion: """
+            Flags override the experiment file's keys; defaults are those of a file that leaves a key out. \
+            Relative paths are taken from the working directory (in an experiment file, a checkpoint path \
+            that does not exist there is also looked for beside the file).
+
+            Examples:
+              dit sample experiments/digits-1stage.yaml --output-dir out/demo
+              dit sample --checkpoint M.safetensors --vae VAE.safetensors --classes 207,360
+              mpirun -np 4 --bind-to none dit sample experiments/dit-xl2-4stages.yaml
+            """)
 
     @Argument(help: "YAML experiment file (experiments/*.yaml); flags override its keys.") var config: String?
-    @Option(help: "DiT checkpoint (safetensors, upstream names).") var checkpoint: String?
-    @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file.") var model: String?
-    @Option(help: "Attention heads, if not in the checkpoint's metadata.") var numHeads: Int?
-    @Option(help: "ddpm or ddim.") var sampler: String?
-    @Option(help: "Sampling steps (1...1000).") var steps: Int?
+    @Option(help: "DiT checkpoint (safetensors, upstream names; required unless the file gives one).") var checkpoint: String?
+    @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file (default: none).") var model: String?
+    @Option(help: "Attention heads, if not in the checkpoint's metadata (default: the preset with its hidden size).") var numHeads: Int?
+    @Option(help: "ddpm or ddim (default \(Self.d.sampler)).") var sampler: String?
+    @Option(help: "Sampling steps, 1 to 1000 (default \(Self.d.steps)); --respacing ddimN or a list overrides the count.") var steps: Int?
     @Option(help: "Upstream timestep_respacing (default: the step count; e.g. ddim50 or 10,15,20).") var respacing: String?
-    @Option(help: "DDIM eta.") var eta: Double?
-    @Option(help: "Classifier-free guidance scale; 1 = no guidance, no doubled batch.") var cfgScale: Double?
-    @Option(help: "upstream (eps channels 0..2) or all-channels.") var guidance: GuidanceMode?
-    @Option(help: "Class labels, comma-separated, one image each.") var classes: String?
-    @Option(help: "Random seed.") var seed: UInt64?
-    @Option(help: "default (Philox, by image) or torch (torch.manual_seed stream as upstream sample.py draws it).") var rng: String?
-    @Option(help: "safetensors with z (N,C,H,W) and noise (steps,N,C,H,W), used as given.") var noise: String?
-    @Option(help: "Output directory (samples.h5, PNGs, grid.png).") var outputDir: String?
-    @Option(help: "Images per grid row.") var nrow: Int?
+    @Option(help: "DDIM eta (default \(Self.d.eta.formatted())).") var eta: Double?
+    @Option(help: "Classifier-free guidance scale; 1 = no guidance, no doubled batch (default \(Self.d.cfgScale.formatted())).") var cfgScale: Double?
+    @Option(help: "upstream (eps channels 0, 1, 2) or all-channels (default \(Self.d.guidance.rawValue)).") var guidance: GuidanceMode?
+    @Option(help: "Class labels, comma-separated, one image each (required unless --num-images).") var classes: String?
+    @Option(help: "Random seed (default \(Self.d.seed)).") var seed: UInt64?
+    @Option(help: "default (Philox, by image) or torch (torch.manual_seed stream as upstream sample.py draws it); default: \(Self.d.rng).") var rng: String?
+    @Option(help: "safetensors with z (N,C,H,W) and noise (steps,N,C,H,W), used as given (default: none).") var noise: String?
+    @Option(help: "Output directory (samples.h5, PNGs, grid.png; default \(Self.d.outputDir)).") var outputDir: String?
+    @Option(help: "Images per grid row (default \(Self.d.nrow)).") var nrow: Int?
     @Option(help: "Pipeline stages (default: world size / replicas).") var stages: Int?
-    @Option(help: "Data-parallel replicas (default 1).") var replicas: Int?
-    @Option(help: "Images per micro-batch (default 4).") var microbatchSize: Int?
-    @Option(help: "Blocks per stage, comma-separated, or auto.") var partition: String?
-    @Option(help: "BLAS threads per rank.") var threads: Int?
-    @Option(help: "Write a Chrome trace per rank to PATH (rank number inserted).") var trace: String?
+    @Option(help: "Data-parallel replicas (default \(Self.d.replicas)).") var replicas: Int?
+    @Option(help: "Images per micro-batch (default \(Self.d.microbatchSize)).") var microbatchSize: Int?
+    @Option(help: "Blocks per stage, comma-separated, or auto (default auto: balanced by cost).") var partition: String?
+    @Option(help: "BLAS threads per rank (default: OPENBLAS_NUM_THREADS, else every core).") var threads: Int?
+    @Option(help: "Write a Chrome trace per rank to PATH (PATH.rankN.json; default: none).") var trace: String?
     @Flag(help: "Replace block compute with a calibrated sleep (schedule studies).") var simulate = false
     @Option(help: "Seconds one block takes under --simulate (default: measured).") var simulateBlockSeconds: Double?
-    @Option(help: "AutoencoderKL decoder (diffusers names) for latent models.") var vae: String?
-    @Option(help: "Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3).") var npz: String?
+    @Option(help: "AutoencoderKL decoder (diffusers names) for latent models (default: none; latents only in samples.h5).") var vae: String?
+    @Option(help: "Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3; default: none).") var npz: String?
     @Option(help: "Bulk generation (upstream sample_ddp.py): this many images as output-dir/NNNNNN.png plus the .npz; resumable. Labels cycle through --classes, or are drawn from the seed without it.") var numImages: Int?
-    @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
+    @Option(help: "Images per chunk of a bulk run, a multiple of microbatch size × replicas (default: replicas × microbatch size × max(4, 2 × stages)).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
     @Flag(help: "Replace another run's files in --output-dir (removed before this run's are put in place).") var overwrite = false
     @OptionGroup var dumpOptions: DumpOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var progressOptions: ProgressOptions
+
+    /// The defaults the help shows.
+    static let d = RunConfig()
 
     /// The run config: file, then flags on top.
     func runConfig(worldSize: Int) throws -> RunConfig {
@@ -118,7 +131,7 @@ struct SampleCommand: ParsableCommand {
         let bulk = try run.numImages.map { _ in try BulkPlan(run: run, model: config) }
         let plan = try SamplingPlan(run: bulk?.run(chunk: 0) ?? run, model: config)
         guard plan.stages * plan.replicas == world.size else {
-            throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(world.size) rank(s); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
+            throw DiTError("stages × replicas = \(plan.stages) × \(plan.replicas) = \(plan.stages * plan.replicas) but mpirun started \(plural(world.size, "rank")); launch with -np \(plan.stages * plan.replicas) or change stages/replicas")
         }
         let replica = world.rank / plan.stages, stage = world.rank % plan.stages
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil

@@ -53,7 +53,7 @@ struct VAEDecodeCommand: ParsableCommand {
         try writer.write("/out", out)
         try writer.commit()
         let c = decoder.config
-        let line = "vae-decode: \(z.shape[0]) image(s) \(out.shape[2])×\(out.shape[3]) from \(z.shape[2])×\(z.shape[3]) latents in "
+        let line = "vae-decode: \(plural(z.shape[0], "image")) \(out.shape[2])×\(out.shape[3]) from \(z.shape[2])×\(z.shape[3]) latents in "
             + String(format: "%.3f", seconds) + " s (block_out_channels \(c.blockOutChannels), layers_per_block \(c.layersPerBlock))\n"
         FileHandle.standardError.write(Data(line.utf8))
     }

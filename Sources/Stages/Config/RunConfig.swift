@@ -189,7 +189,7 @@ public struct RunConfig: Encodable, Equatable, Sendable {
         }
         try need(!checkpoint.isEmpty, "checkpoint", "required (a DiT safetensors file)")
         try need(["ddpm", "ddim"].contains(sampler), "sampler", "'\(sampler)' is not a sampler; use ddpm or ddim")
-        try need(steps >= 1 && steps <= 1000, "steps", "must be in 1...1000 (got \(steps))")
+        try need(steps >= 1 && steps <= 1000, "steps", "must be from 1 to 1000 (got \(steps))")
         try need(eta >= 0, "eta", "must be ≥ 0 (got \(eta))")
         try need(cfgScale >= 0 && cfgScale.isFinite, "cfg_scale", "must be ≥ 0 (got \(cfgScale)); 1 means no guidance")
         if let numImages {
@@ -214,9 +214,9 @@ public struct RunConfig: Encodable, Equatable, Sendable {
         if let threads { try need(threads >= 1, "threads", "must be ≥ 1 (got \(threads))") }
         if let model {
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
-                throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0...\(model.numClasses - 1)")
+                throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0 to \(model.numClasses - 1)")
             }
-            try need(stages <= model.depth, "stages", "\(stages) stages for a model of \(model.depth) blocks; each stage needs at least one block")
+            try need(stages <= model.depth, "stages", "\(plural(stages, "stage")) for a model of \(plural(model.depth, "block")); each stage needs at least one block")
             if case .blocks(let b) = partition {
                 try need(b.count == stages && b.allSatisfy { $0 >= 1 } && b.reduce(0, +) == model.depth, "partition",
                          "\(b) must list \(stages) positive block counts summing to depth \(model.depth)")

@@ -84,13 +84,13 @@ public final class FileNoise: NoiseSource {
         guard let ze = file.entries["z"] else { throw DiTError("\(path): no tensor 'z'; expected z \(zShape.shapeDescription) and noise \(noiseShape.shapeDescription)") }
         guard let ne = file.entries["noise"] else { throw DiTError("\(path): no tensor 'noise'; expected noise \(noiseShape.shapeDescription)") }
         guard ze.shape == zShape else {
-            throw DiTError("\(path): z has shape \(ze.shape.shapeDescription) but this run needs \(zShape.shapeDescription) (\(images) images)")
+            throw DiTError("\(path): z has shape \(ze.shape.shapeDescription) but this run needs \(zShape.shapeDescription) (\(plural(images, "image")))")
         }
         guard ne.shape.count == 2 + imageShape.count, ne.shape[1...] == noiseShape[1...] else {
             throw DiTError("\(path): noise has shape \(ne.shape.shapeDescription) but this run needs \(noiseShape.shapeDescription)")
         }
         guard ne.shape[0] >= steps else {
-            throw DiTError("\(path): noise holds \(ne.shape[0]) steps but the run takes \(steps); noise must be (steps, N, C, H, W) = \(noiseShape.shapeDescription)")
+            throw DiTError("\(path): noise holds \(plural(ne.shape[0], "step")) but the run takes \(steps); noise must be (steps, N, C, H, W) = \(noiseShape.shapeDescription)")
         }
         z = try file.tensor("z")
         noise = try file.tensor("noise")

@@ -118,7 +118,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         let begin = offsets[0], end = offsets[1]
         guard begin >= 0, begin <= end, end <= dataLength else {
-            throw TensorError("\(path): tensor '\(name)' lies at bytes \(begin)..<\(end) but the data area has \(dataLength) bytes; the file is truncated or corrupt")
+            throw TensorError("\(path): tensor '\(name)' lies at bytes \(begin) to \(end - 1) but the data area has \(dataLength) bytes; the file is truncated or corrupt")
         }
         let expected = shape.reduce(1, *) * dtype.byteSize
         guard end - begin == expected else {
