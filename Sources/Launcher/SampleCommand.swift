@@ -23,6 +23,7 @@ struct SampleCommand: ParsableCommand {
     @Argument(help: "YAML experiment file (experiments/*.yaml); flags override its keys.") var config: String?
     @Option(help: "DiT checkpoint (safetensors, upstream names; required unless the file gives one).") var checkpoint: String?
     @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file (default: none).") var model: String?
+    @Option(help: "Image size in pixels (upstream --image-size: 256 or 512); sets the preset's latent size, checked against the checkpoint (default: the checkpoint's).") var imageSize: Int?
     @Option(help: "Attention heads, if not in the checkpoint's metadata (default: the preset with its hidden size).") var numHeads: Int?
     @Option(help: "ddpm or ddim (default \(Self.d.sampler)).") var sampler: String?
     @Option(help: "Sampling steps, 1 to 1000 (default \(Self.d.steps)); --respacing ddimN or a list overrides the count.") var steps: Int?
@@ -62,6 +63,7 @@ struct SampleCommand: ParsableCommand {
         var r = try config.map { try RunConfig.load(path: $0) } ?? RunConfig()
         if let checkpoint { r.checkpoint = checkpoint }
         if let model { r.model = model }
+        if let imageSize { r.imageSize = imageSize }
         if let numHeads { r.numHeads = numHeads }
         if let sampler { r.sampler = sampler }
         if let steps { r.steps = steps }

@@ -24,6 +24,9 @@ public struct RunConfig: Encodable, Equatable, Sendable {
     /// A preset name (DiT-XL/2, ...) for planning and --simulate runs when
     /// the checkpoint file is not at hand.
     public var model: String?
+    /// Upstream sample.py's --image-size (256 or 512): the preset's latent
+    /// size is image_size / 8; a checkpoint's own size must agree.
+    public var imageSize: Int?
     public var numHeads: Int?
     public var sampler: String = "ddpm"
     public var steps: Int = 250
@@ -69,7 +72,7 @@ public struct RunConfig: Encodable, Equatable, Sendable {
 
     /// The config keys: the one list every reader and the error text use.
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
+        case checkpoint, model, imageSize = "image_size", numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
         case numImages = "num_images", chunkImages = "chunk_images"
@@ -85,6 +88,7 @@ public struct RunConfig: Encodable, Equatable, Sendable {
         switch key {
         case .checkpoint: checkpoint = try v.string()
         case .model: model = try v.optional { try $0.string() }
+        case .imageSize: imageSize = try v.optional { try $0.int() }
         case .numHeads: numHeads = try v.optional { try $0.int() }
         case .sampler: sampler = try v.string()
         case .steps: steps = try v.int()
@@ -173,7 +177,7 @@ public struct RunConfig: Encodable, Equatable, Sendable {
 
     /// The `model` preset's architecture.
     public func presetModel() throws -> DiTConfig {
-        guard let name = model, let preset = DiTConfig.preset(name) else {
+        guard let name = model, let preset = DiTConfig.preset(name, inputSize: (imageSize ?? 256) / 8) else {
             throw DiTError("config key model: '\(model ?? "")' is not a preset; use one of \(DiTConfig.presetNames.joined(separator: ", "))")
         }
         return preset
@@ -212,7 +216,12 @@ public struct RunConfig: Encodable, Equatable, Sendable {
         try need(replicas >= 1, "replicas", "must be ≥ 1 (got \(replicas))")
         try need(microbatchSize >= 1, "microbatch_size", "must be ≥ 1 (got \(microbatchSize))")
         if let threads { try need(threads >= 1, "threads", "must be ≥ 1 (got \(threads))") }
+        if let imageSize { try need(imageSize > 0 && imageSize % 8 == 0, "image_size", "must be a positive multiple of 8, e.g. 256 or 512 (got \(imageSize))") }
         if let model {
+            if let imageSize, !model.makesPixels {
+                try need(model.inputSize * 8 == imageSize, "image_size",
+                         "\(imageSize) but the checkpoint's latents are \(model.inputSize)×\(model.inputSize) (\(model.inputSize * 8)-px images); use the checkpoint of that size or remove image_size")
+            }
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
                 throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0 to \(model.numClasses - 1)")
             }
