@@ -21,7 +21,7 @@ release: setup
 	swift build $(RELEASE_FLAGS)
 
 demo: release
-	$(DIT) sample experiments/digits-1stage.yaml --output-dir out/demo
+	$(DIT) sample experiments/digits-1stage.yaml --output-dir out/demo --overwrite
 	@echo "wrote out/demo/grid.png (one of each digit 0-9), out/demo/samples.h5 and a PNG per image"
 
 test-swift: setup

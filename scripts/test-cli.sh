@@ -89,8 +89,8 @@ echo "== sample: bad input"
 D=$T/samples-bad
 S=(sample --checkpoint $CK --steps 4 --classes 1,2,3 --output-dir $D)
 expect_error "unknown sampler" "'euler' is not a sampler" "$D" -- $DIT "${S[@]}" --sampler euler
-expect_error "steps < 1" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --steps 0
-expect_error "steps > 1000" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --steps 1001
+expect_error "steps < 1" "steps: must be from 1 to 1000" "$D" -- $DIT "${S[@]}" --steps 0
+expect_error "steps > 1000" "steps: must be from 1 to 1000" "$D" -- $DIT "${S[@]}" --steps 1001
 expect_error "class out of range" "class 10 is out of range" "$D" -- $DIT "${S[@]}" --classes 1,10
 expect_error "cfg < 0" "cfg_scale: must be ≥ 0" "$D" -- $DIT "${S[@]}" --cfg-scale=-1
 expect_error "noise shapes" "z has shape \(2, 4, 8, 8\) but this run needs \(3, 4, 8, 8\)" "$D" -- $DIT "${S[@]}" --noise $T/noise-shape.safetensors
@@ -237,8 +237,8 @@ assert np.array_equal(np.load(f"{T}/bulk2/samples.npz")["arr_0"], a), "npz diffe
 assert np.array_equal(np.load(f"{T}/bulk0/x.npz")["arr_0"], a), "bulk image i differs from a plain run of the same labels"
 PY
 then ok "bulk: 1 rank, 2 stages, resumed 2 replicas and a plain run give identical images (npz and PNGs)"; else bad "bulk identity"; fi
-if grep -q "2 chunk(s) already written, 0 to go" $T/again.log && ! grep -q "chunk 1/" $T/again.log; then
-  ok "bulk restart skips written chunks: $(grep -o '[0-9]* chunk(s) already written.*' $T/again.log)"
+if grep -q "2 already written, 0 to go" $T/again.log && ! grep -q "chunk 1/" $T/again.log; then
+  ok "bulk restart skips written chunks: $(grep -o '[0-9]* already written.*' $T/again.log)"
 else bad "bulk restart" "$(cat $T/again.log)"; fi
 expect_error "bulk: other settings in the same output_dir" "holds images of another run \\(seed: 3 there, 4 here\\)" "" -- \
   $DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 10 --seed 4 --microbatch-size 2 --num-images 6 --output-dir $T/bulk1
@@ -270,6 +270,112 @@ expect_error "VAE with a missing key" "decoder.conv_out.bias" "$T/vae4" -- \
   $DIT sample "${V[@]}" --vae $T/vae-missing.safetensors --output-dir $T/vae4
 expect_error "bulk latents without a VAE" "num_images: this model makes 4-channel latents; pass --vae" "$T/vae4" -- \
   $DIT sample --checkpoint $T/latent.safetensors --steps 2 --num-images 2 --output-dir $T/vae4
+
+echo "== a user's first hour: metadata, output directories, config errors, progress, traces, help"
+DG=checkpoints/digits-dit.safetensors
+$DIT sample --checkpoint $DG --sampler ddim --respacing ddim25 --steps 50 --classes 3,1 --cfg-scale 2.5 --output-dir $T/meta 2>/dev/null
+if python3 - $T/meta/samples.h5 $DG "$(sha256sum $DG | cut -d' ' -f1)" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1]); a = f.attrs
+assert a["steps"] == 25 and isinstance(a["steps"], np.integer), a["steps"]
+assert a["cfg_scale"] == 2.5 and isinstance(a["cfg_scale"], np.floating), a["cfg_scale"]
+assert a["eta"] == 0.0 and a["clip_denoised"] == 0 and a["seed"] == 0 and a["rng"] == "default", dict(a)
+assert a["sampler"] == "ddim" and a["respacing"] == "ddim25" and a["precision"] == "float32" and a["layout"] == "NCHW"
+assert a["checkpoint_sha256"] == sys.argv[3], a["checkpoint_sha256"]
+assert a["format"] == "dit-pipe samples" and a["program_version"] and a["samples"] == "pixels"
+assert list(f["labels"][:]) == [3, 1] and f["labels"].dtype == np.int64
+t = f["timesteps"][:]
+assert len(t) == 25 and t[0] == 960 and t[-1] == 0, t
+assert f["samples"].shape == (2, 1, 16, 16)
+PY
+then ok "samples.h5: typed root attributes (steps 25 for ddim25 with --steps 50, cfg 2.5 float, sha256), /labels, /timesteps"
+else bad "samples.h5 metadata"; fi
+(cd checkpoints && sha256sum -c --status digits-dit.safetensors.sha256) && ok "checkpoint sha256 cached beside it in sha256sum format" || bad "sha256 cache"
+before=$(ls $T/meta | sort | tr '\n' ' ')
+expect_error "a run into a directory holding another run" "output_dir .*/meta holds another run \(grid.png, samples.h5, 2 image PNGs\); pass --overwrite" "" -- \
+  $DIT sample --checkpoint $DG --steps 2 --classes 5 --output-dir $T/meta
+[ "$(ls $T/meta | sort | tr '\n' ' ')" = "$before" ] && ok "refused run left the directory as it was" || bad "refused run changed $T/meta"
+touch $T/meta/notes.txt
+$DIT sample --checkpoint $DG --steps 2 --classes 5 --output-dir $T/meta --overwrite 2>/dev/null
+[ "$(ls $T/meta | sort | tr '\n' ' ')" = "0000-class5.png grid.png notes.txt samples.h5 " ] \
+  && ok "--overwrite removed the stale run's PNGs, kept other files" || bad "--overwrite" "$(ls $T/meta)"
+$DIT sample --checkpoint $DG --steps 10 --seed 3 --microbatch-size 2 --num-images 4 --chunk-images 4 --output-dir $T/bulk1 2>$T/shrink.log
+if [ ! -e $T/bulk1/000004.png ] && [ ! -e $T/bulk1/000005.png ] && [ -e $T/bulk1/000003.png ] && grep -q "removed 2 PNGs past image 3" $T/shrink.log; then
+  ok "bulk run shrunk from 6 to 4 images removed 000004.png, 000005.png"
+else bad "bulk shrink" "$(cat $T/shrink.log)"; fi
+
+printf 'checkpoint: %s\nsteps: "fifty"\nclasses: [1]\n' $DG >$T/y1.yaml
+expect_error "YAML type error names key, value and type" "config key steps \(line 2\): expected an integer, got 'fifty'" "" -- $DIT plan $T/y1.yaml
+printf 'checkpoint: %s\nclasses: [1]\ndump:\n  path: %s/d.h5\n  stepz: all\n' $DG $T >$T/y2.yaml
+expect_error "YAML typo inside dump:" "unknown config key 'dump.stepz' \(line 5\); known keys of dump: compress, images, path, points, steps" "" -- $DIT plan $T/y2.yaml
+printf 'checkpoint: %s\nsteps: 5\nclasses: [1]\nsteps: 6\n' $DG >$T/y3.yaml
+expect_error "YAML duplicate key" "config key steps is given twice \(lines 2 and 4\)" "" -- $DIT plan $T/y3.yaml
+python3 -c "
+print('a0: &a0 [x, x, x, x, x, x, x, x, x, x]')
+for i in range(1, 11): print(f'a{i}: &a{i} [' + ', '.join([f'*a{i-1}'] * 10) + ']')" >$T/bomb.yaml
+expect_error "YAML alias bomb refused at once" "YAML aliases are not supported" "" -- timeout 20 $DIT plan $T/bomb.yaml
+printf 'checkpoint: %s\nclasses: 3\nsteps: 5\n' $DG >$T/y4.yaml
+$DIT plan $T/y4.yaml | grep -q "5 steps, 1 image," && ok "classes: 3 is a one-element list" || bad "classes: 3" "$($DIT plan $T/y4.yaml 2>&1 | head -2)"
+
+$DIT sample --checkpoint $DG --steps 6 --classes 1,2,3 --microbatch-size 1 --output-dir $T/prog --progress-interval 0 2>$T/prog.log
+n=$(grep -cE "^dit: step [0-9]+/6, images [0-9]+/3, [0-9.e+-]+ images/s, elapsed [0-9]+ s, ETA [0-9]+ s$" $T/prog.log)
+[ "$n" -ge 5 ] && ok "stderr not a terminal: $n plain progress lines ($(grep -m1 'dit: step' $T/prog.log))" || bad "non-tty progress" "$(head -3 $T/prog.log)"
+$DIT sample --checkpoint $DG --steps 6 --classes 1,2 --output-dir $T/prog --overwrite --progress json --progress-interval 0 2>$T/json.log
+python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open('$T/json.log')]
+assert rows[-1]['event'] == 'done' and rows[-1]['images_done'] == 2 and all('eta_seconds' in r for r in rows), rows[-1]
+" && ok "--progress json: one object a line, ends with done" || bad "--progress json" "$(tail -2 $T/json.log)"
+[ -z "$($DIT sample --checkpoint $DG --steps 2 --classes 1 --output-dir $T/prog --overwrite --quiet 2>&1)" ] && ok "--quiet prints nothing" || bad "--quiet"
+
+"${MPIRUN[@]}" -np 2 $DIT sample --checkpoint $DG --steps 1000 --classes 0,1,2,3 --microbatch-size 1 --trace $T/int/tr.json \
+  --output-dir $T/int --progress-interval 0 >$T/int.log 2>&1 &
+mp=$!
+for _ in $(seq 100); do grep -q "dit: step 2/" $T/int.log 2>/dev/null && break; sleep 0.2; done
+kill -INT $mp; wait $mp
+if python3 - $T/int <<'PY'
+import sys, json
+for r in (0, 1):
+    e = json.load(open(f"{sys.argv[1]}/tr.rank{r}.json"))["traceEvents"]
+    run = [x for x in e if x["name"] == "dit_run"][0]["args"]
+    assert run["complete"] == 0 and run["rank"] == r and run["ranks"] == 2, run
+    assert sum(1 for x in e if x.get("cat") == "compute") > 0
+PY
+then ok "SIGINT under mpirun: both ranks' traces written, readable, marked incomplete"; else bad "trace after SIGINT" "$(tail -3 $T/int.log)"; fi
+$DIT report $T/int/tr.rank0.json $T/int/tr.rank1.json --merge $T/merged.json >$T/report.log 2>&1
+if grep -q "note: the run did not finish" $T/report.log && grep -q "mean bubble .* mean wait" $T/report.log && python3 -c "
+import json
+e = json.load(open('$T/merged.json'))['traceEvents']
+names = {x['pid']: x['args']['name'] for x in e if x['name'] == 'process_name'}
+assert names == {0: 'rank 0 (stage 0)', 1: 'rank 1 (stage 1)'}, names
+assert {x['pid'] for x in e if x.get('ph') == 'X'} == {0, 1}"; then
+  ok "dit report --merge: one Perfetto file, a track per rank; bubble and wait reported"
+else bad "report --merge" "$(cat $T/report.log)"; fi
+expect_error "report: a rank missing" "the run had 2 ranks but 1 trace file is given; missing rank 1" "" -- $DIT report $T/int/tr.rank0.json
+expect_error "report: a missing file" "no such trace file" "" -- $DIT report $T/int/nope.json
+
+help=$($DIT sample --help)
+if grep -q "Sampling steps, 1 to 1000 (default 250)" <<<"$help" && grep -q "ddpm or ddim (default ddpm)" <<<"$help" \
+   && grep -q "default: auto" <<<"$help" && grep -q "Examples:" <<<"$help"; then ok "sample --help shows defaults and examples"
+else bad "sample --help defaults"; fi
+missing=""
+for c in sample forward plan inspect bench profile report vae-decode "dump ls" "dump compare"; do
+  $DIT $c --help 2>&1 | grep -q "Example" || missing+=" $c"
+done
+[ -z "$missing" ] && ok "every subcommand's help has an example" || bad "help without an example:$missing"
+$DIT bench --help | grep -q "(default: S/2,B/2,XL/2)" && ok "bench --help shows its defaults" || bad "bench --help default"
+$DIT plan experiments/digits-4stages.yaml --threads 2 --stages 2 --json | python3 -c "
+import json, sys; p = json.load(sys.stdin); assert p['threads'] == 2 and p['world_size'] == 2, p" \
+  && ok "plan takes --threads N and --stages, --json" || bad "plan --threads/--json"
+DIT=$DIT timeout 120 bash scripts/launch.sh experiments/digits-4stages.yaml --stages 2 --steps 2 --output-dir $T/launch --quiet \
+  && [ -f $T/launch/samples.h5 ] && ok "scripts/launch.sh passes --stages 2 on to the rank count" || bad "launch.sh --stages"
+printf 'PK\003\004rest of a zip' >$T/model.pt
+expect_error "a PyTorch checkpoint is recognised" "a PyTorch checkpoint \(torch.save zip archive\), not safetensors; convert it with .python3 tools/convert_checkpoint.py" "" -- $DIT inspect $T/model.pt
+if $DIT vae-decode --vae $FX/vae-tiny.safetensors --input $T/vae1/samples.h5 --output $T/vae1/dec.h5 2>/dev/null && python3 -c "
+import h5py, numpy as np
+assert np.array_equal(h5py.File('$T/vae1/samples.h5')['images'][:], h5py.File('$T/vae1/dec.h5')['out'][:])"; then
+  ok "vae-decode reads samples.h5: the same images as sample --vae (bitwise)"
+else bad "vae-decode of samples.h5"; fi
 
 echo "== checkpoint converter (tools/test_convert.py; needs torch, diffusers and pytest; skipped without)"
 if python3 -c "import torch, pytest, diffusers" 2>/dev/null; then

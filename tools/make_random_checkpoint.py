@@ -3,6 +3,10 @@
 
     python3 tools/make_random_checkpoint.py OUT.safetensors --preset DiT-S/2 [--input-size 32]
     python3 tools/make_random_checkpoint.py OUT.safetensors --hidden 64 --depth 4 --heads 4 ...
+    python3 tools/make_random_checkpoint.py DiT-XL-2-256x256.pt --preset DiT-XL/2   # needs torch
+
+An OUT ending in .pt is written as upstream released its checkpoints: torch.save of the
+plain state_dict (float32, upstream names), to rehearse tools/convert_checkpoint.py.
 
 Weights are drawn so every layer (adaLN and final layer included, unlike
 upstream's zero init) is live and activations stay O(1).
@@ -100,6 +104,10 @@ def main():
         a.patch = int(patch)
     sd = build(a.depth, a.hidden, a.heads, a.patch, a.input_size, a.channels, a.classes, a.mlp_ratio,
                not a.no_learn_sigma, a.seed)
+    if a.out.endswith(".pt"):
+        import torch
+        torch.save({k: torch.from_numpy(v) for k, v in sd.items()}, a.out)
+        return
     save(a.out, sd, {"num_heads": str(a.heads), "source": "tools/make_random_checkpoint.py", "seed": str(a.seed)})
 
 

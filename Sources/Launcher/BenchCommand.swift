@@ -8,19 +8,25 @@ import Tensors
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the forward pass (random weights unless --checkpoint) against a measured sgemm peak.")
+        abstract: "Time the forward pass (random weights unless --checkpoint) against a measured sgemm peak.",
+        discussion: """
+            Example: dit bench --preset S/2,XL/2 --batch 1,8 --threads 1,2 --json
+            """)
 
-    @Option(help: "Comma-separated presets (S/2, B/2, L/2, XL/2, ...); ignored with --checkpoint.")
+    @Option(name: [.customLong("preset"), .customLong("presets")],
+            help: "Comma-separated presets (S/2, B/2, L/2, XL/2, ...); ignored with --checkpoint.")
     var presets = "S/2,B/2,XL/2"
     @Option(help: "A checkpoint to time instead of random preset weights.") var checkpoint: String?
     @Option(help: "Latent size (32 for 256-px images).") var inputSize = 32
-    @Option(help: "Comma-separated batch sizes.") var batches = "1,2,8"
+    @Option(name: [.customLong("batch"), .customLong("batches"), .customLong("microbatch-size")],
+            help: "Comma-separated batch sizes (images per forward pass, as sample's --microbatch-size).") var batches = "1,2,8"
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
     @Option(help: "Timed forward passes per case (the median is reported).") var repeats = 5
     @Option(help: "Untimed forward passes before timing.") var warmup = 1
     @Option(help: "Threads for our own kernels (attention heads, norms, activations); default: as --threads.")
     var kernelThreads: Int?
     @Option(help: "Also write the rows as CSV to this file.") var csv: String?
+    @Flag(help: "Print the results as one JSON object instead of the table (docs/formats.md).") var json = false
     @Flag(help: "Time with this thread's CPU clock instead of the wall clock: robust to other load, meaningful only with --threads 1.")
     var cpuClock = false
     @Flag(help: "Instead, time single kernels against their previous implementations (A/B in one process).")
@@ -30,6 +36,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated precisions to compare (fp32, bf16).") var precision = "fp32"
 
     func run() throws {
+        func say(_ line: String) { if !json { print(line) } }
         Self.useCPUClock = cpuClock
         if kernels { return KernelBench.run(threads: try Self.integers(threads, "--threads"), repeats: repeats) }
         let threadCounts = try Self.integers(threads, "--threads")
@@ -38,24 +45,24 @@ struct BenchCommand: ParsableCommand {
         let precisions = try Self.list(precision, "--precision", Precision.self)
         for p in precisions { try p.validate() }
         let cpu = CPUFeatures.current
-        print("CPU: \(cpu.modelName); vector flags: \(cpu.flagList)")
+        say("CPU: \(cpu.modelName); vector flags: \(cpu.flagList)")
         var fma: [Int: Double] = [:], peaks: [String: Double] = [:]
         for n in threadCounts {
             let ymm = FMAPeak.gflops(lanes: 8, threads: n)
             let zmm = cpu.hasAVX512 ? FMAPeak.gflops(lanes: 16, threads: n) : nil
             fma[n] = max(ymm, zmm ?? 0)
-            print("FMA peak, \(Self.plural(n, "thread")): ymm (AVX2) " + String(format: "%.1f", ymm)
+            say("FMA peak, \(Self.plural(n, "thread")): ymm (AVX2) " + String(format: "%.1f", ymm)
                   + (zmm.map { String(format: ", zmm (AVX-512) %.1f", $0) } ?? "") + " GFLOP/s")
             for b in backends {
                 Gemm.backend = b
                 Gemm.threads = n
                 peaks["\(b)/\(n)"] = Self.sgemmPeak()
-                print("sgemm peak, \(Gemm.description): " + String(format: "%.1f", peaks["\(b)/\(n)"]!)
+                say("sgemm peak, \(Gemm.description): " + String(format: "%.1f", peaks["\(b)/\(n)"]!)
                       + " GFLOP/s (best of DiT-XL/2 block shapes, M = 2048)")
             }
         }
         var rows = ["preset,batch,threads,gemm,precision,median_ms,ms_per_image,gflops,peak_gflops,pct_peak,fma_peak_gflops,pct_fma_peak"]
-        print(Self.header)
+        say(Self.header)
         for p in precisions {
             Gemm.precision = p
             for (name, ckpt) in try models() {
@@ -69,7 +76,7 @@ struct BenchCommand: ParsableCommand {
                             let ms = Self.timeForward(model, batch: batch, repeats: repeats, warmup: warmup)
                             let gflops = Self.forwardFlops(model.config, batch: batch) / ms / 1e6
                             let peak = peaks["\(b)/\(n)"]!, pct = 100 * gflops / peak, pctFMA = 100 * gflops / fma[n]!
-                            print(name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                            say(name.padding(toLength: 8, withPad: " ", startingAt: 0)
                                   + String(format: " %5d %7d ", batch, n) + b.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
                                   + p.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
                                   + String(format: " %11.1f %10.1f %9.1f %7.1f%% %7.1f%%", ms, ms / Double(batch), gflops, pct, pctFMA))
@@ -80,6 +87,18 @@ struct BenchCommand: ParsableCommand {
                     }
                 }
             }
+        }
+        if json {
+            // The rows are the CSV's, columns as keys, so the two never disagree.
+            let columns = rows[0].split(separator: ",").map(String.init)
+            let objects = rows.dropFirst().map { row -> [String: Any] in
+                let values = row.split(separator: ",").map(String.init)
+                return Dictionary(uniqueKeysWithValues: zip(columns, values).map { k, v in (k, Double(v).map { $0 as Any } ?? v) })
+            }
+            let out: [String: Any] = ["cpu": cpu.modelName, "clock": cpuClock ? "thread-cpu" : "wall", "rows": objects,
+                                      "fma_peak_gflops": Dictionary(uniqueKeysWithValues: fma.map { (String($0.key), $0.value) }),
+                                      "sgemm_peak_gflops": peaks]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
         }
         if let csv { try (rows.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8) }
     }

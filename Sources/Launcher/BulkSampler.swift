@@ -13,6 +13,7 @@ struct BulkSampler {
     let session: SamplingSession
     let checkpoint: Checkpoint
     let output: OutputDirectory?
+    let progress: ProgressOptions
 
     var config: RunConfig { bulk.run }
 
@@ -25,8 +26,8 @@ struct BulkSampler {
             try checkManifest(output)
             pending = bulk.pending { FileManager.default.fileExists(atPath: output.file(Self.imageName($0))) }
             let done = bulk.chunks - pending.count
-            log("dit: \(bulk.numImages) images in \(bulk.chunks) chunk(s) of \(bulk.chunkImages)"
-                + (done > 0 ? "; \(done) chunk(s) already written, \(pending.count) to go" : ""))
+            log("dit: \(plural(bulk.numImages, "image")) in \(plural(bulk.chunks, "chunk")) of \(bulk.chunkImages)"
+                + (done > 0 ? "; \(done) already written, \(pending.count) to go" : ""))
         }
         pending = try world.broadcast(pending)
         let start = Date()
@@ -37,14 +38,20 @@ struct BulkSampler {
             let offset = bulk.images(chunk: c).lowerBound
             let noise: NoiseSource? = session.position.isSampler
                 ? OffsetNoise(PhiloxNoise(seed: config.seed, imageSize: plan.imageSize), offset: offset) : nil
-            let samples = try session.sample(plan: plan, noise: noise) { _, _ in try self.session.world.checkInterrupted() }
+            let meter = output.map { _ in Progress(plan: plan, replica: session.position.replica, options: progress,
+                                                   label: "chunk \(n + 1)/\(pending.count): ") }
+            let samples = try session.sample(plan: plan, noise: noise) { k, m in
+                try self.session.world.checkInterrupted()
+                meter?.update(step: k, microbatch: m)
+            }
+            meter?.finish()
             let decoded = try session.decode(samples, plan: plan)
             if let output, let images = decoded ?? samples {
                 try write(images, chunk: c, to: output)
                 let elapsed = Date().timeIntervalSince(start), done = n + 1
                 let kept = bulk.images(chunk: c)
                 imagesDone += kept.count
-                log(String(format: "dit: chunk %d/%d (images %d..%d) in %.1f s; %.3f images/s; ETA %.0f s",
+                log(String(format: "dit: chunk %d/%d (images %d to %d) in %.1f s; %.3f images/s; ETA %.0f s",
                            done, pending.count, kept.lowerBound, kept.upperBound - 1, Date().timeIntervalSince(chunkStart),
                            Double(imagesDone) / elapsed, elapsed / Double(done) * Double(pending.count - done)))
             }
@@ -62,8 +69,16 @@ struct BulkSampler {
         }
     }
 
-    /// labels.txt and the .npz, from the PNGs on disk.
+    /// labels.txt and the .npz, from the PNGs on disk; PNGs past the last
+    /// image (of an earlier, larger run of the same settings) are removed.
     func finish(_ output: OutputDirectory) throws {
+        let beyond = ((try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []).filter {
+            OutputDirectory.bulkImageIndex($0).map { $0 >= bulk.numImages } ?? false
+        }.sorted()
+        if let first = beyond.first, let last = beyond.last {
+            for name in beyond { unlink(output.file(name)) }
+            log("dit: removed \(plural(beyond.count, "PNG")) past image \(bulk.numImages - 1) (\(first)\(beyond.count > 1 ? " … \(last)" : "")), left by a larger earlier run")
+        }
         let labels = (0..<bulk.numImages).map { String(bulk.label(of: $0)) }.joined(separator: "\n") + "\n"
         try AtomicFile.write(Data(labels.utf8), to: output.file("labels.txt"))
         let path = config.npz ?? output.file("samples.npz")
@@ -89,15 +104,16 @@ struct BulkSampler {
 
     /// What an image depends on; the chunk size, stage and replica counts
     /// are not in it (they do not change the images).
-    var manifest: [String: String] {
-        func file(_ path: String?) -> String {
+    /// Files are named by their sha256, so a fine-tuned checkpoint of the
+    /// same shapes and size is another run.
+    func manifest(_ output: OutputDirectory) throws -> [String: String] {
+        func file(_ path: String?) throws -> String {
             guard let path else { return "none" }
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-            return "\(URL(fileURLWithPath: path).lastPathComponent) (\(bytes ?? 0) bytes)"
+            return "sha256:" + (try CheckpointHash.sha256(of: path, fallbackDirectory: output.path))
         }
         let m = bulk.model
         return [
-            "checkpoint": file(checkpoint.path), "vae": file(m.makesPixels ? nil : config.vae),
+            "checkpoint": try file(checkpoint.path), "vae": try file(m.makesPixels ? nil : config.vae),
             "model": "depth \(m.depth), hidden \(m.hiddenSize), patch \(m.patchSize), input \(m.inputSize), heads \(m.numHeads)",
             "sampler": config.sampler, "steps": String(config.steps), "respacing": config.effectiveRespacing, "eta": String(config.eta),
             "cfg_scale": String(config.cfgScale), "guidance": config.guidance.rawValue, "clip_denoised": String(config.clipDenoised),
@@ -108,23 +124,23 @@ struct BulkSampler {
 
     func checkManifest(_ output: OutputDirectory) throws {
         let path = output.file("bulk.json")
-        let mine = manifest
+        let mine = try manifest(output)
         if let data = FileManager.default.contents(atPath: path) {
             guard let theirs = try? JSONDecoder().decode([String: String].self, from: data) else {
                 throw DiTError("\(path): not a bulk manifest written by dit sample; use another output_dir")
             }
             if let key = mine.keys.sorted().first(where: { mine[$0] != theirs[$0] }) {
-                throw DiTError("output_dir \(config.outputDir) holds images of another run (\(key): \(theirs[key] ?? "missing") there, \(mine[key]!) here); use another output_dir or delete it")
+                throw DiTError("output_dir \(config.outputDir) holds images of another run (\(key): \(theirs[key] ?? "missing") there, \(mine[key]!) here); pass --overwrite to replace them, or choose another output_dir")
             }
             return
         }
         if FileManager.default.fileExists(atPath: output.file(Self.imageName(0))) {
-            throw DiTError("output_dir \(config.outputDir) holds \(Self.imageName(0)) but no bulk.json; use an empty output_dir")
+            throw DiTError("output_dir \(config.outputDir) holds \(Self.imageName(0)) but no bulk.json; pass --overwrite to replace it, or choose another output_dir")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try AtomicFile.write(try encoder.encode(mine), to: path)
     }
 
-    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    func log(_ line: String) { if progress.talks { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
 }

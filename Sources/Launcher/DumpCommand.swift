@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Stages
+import Tensors
 
 /// `dit dump`: inspect, compare and merge activation dumps written by
 /// `dit sample --dump` or tools/torch_dump.py (docs/dump-format.md).
@@ -8,21 +9,31 @@ struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
         abstract: "Inspect, compare and merge activation dumps (dit sample --dump).",
+        discussion: """
+            Every subcommand takes a dump file, comma-separated files, or the PATH given to --dump \
+            (expanded to PATH.rankN.h5).
+
+            Example: dit dump compare out/one.h5 out/four.h5 --json
+            """,
         subcommands: [DumpListCommand.self, DumpCompareCommand.self, DumpShowCommand.self, DumpMergeCommand.self])
 }
 
 /// `dit dump ls FILE`: the tree with shapes and attributes.
 struct DumpListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List a dump file: groups, datasets, shapes, attributes.")
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List a dump file: groups, datasets, shapes, attributes.",
+        discussion: "Example: dit dump ls out/dump.h5 --brief   (lists out/dump.rank0.h5, out/dump.rank1.h5, ...)")
 
-    @Argument(help: "A dump file (HDF5).") var file: String
+    @Argument(help: "A dump file (any HDF5 file), comma-separated files, or the --dump PATH.") var file: String
     @Flag(help: "Omit dataset attributes.") var brief = false
 
     func run() throws {
-        let f = try H5Reader(path: file)
-        print("\(file)")
-        for (k, v) in try f.attributes("/").sorted(by: { $0.key < $1.key }) { print("  @\(k) = \(v)") }
-        try walk(f, "/", depth: 1)
+        for path in try HDF5DumpSource.resolve(file) {
+            let f = try H5Reader(path: path)
+            print("\(path)")
+            for (k, v) in try f.attributes("/").sorted(by: { $0.key < $1.key }) { print("  @\(k) = \(v)") }
+            try walk(f, "/", depth: 1)
+        }
     }
 
     func walk(_ f: H5Reader, _ group: String, depth: Int) throws {
@@ -54,23 +65,28 @@ struct DumpCompareCommand: ParsableCommand {
         discussion: """
         A and B are each a dump file, comma-separated files, or the PATH given to --dump (expanded to \
         PATH.rankN.h5). A value fails when |a - b| > atol + rtol·|b|. Exit status 1 when a point fails.
+
+        Example: dit dump compare out/one.h5 out/four.h5 --rtol 0 --atol 0
         """)
 
     @Argument(help: "Dump A (e.g. a 1-stage run).") var a: String
     @Argument(help: "Dump B (e.g. a 4-stage run, or tools/torch_dump.py's file).") var b: String
     @Option(help: "Relative tolerance.") var rtol: Double = 1e-5
     @Option(help: "Absolute tolerance.") var atol: Double = 1e-6
+    @Flag(help: "Print the result as one JSON object (docs/formats.md).") var json = false
 
     func run() throws {
+        var lines: [String] = []
+        func say(_ line: String) { if !json { print(line) } else { lines.append(line) } }
         let da = try HDF5DumpSource(a), db = try HDF5DumpSource(b)
-        print("A: \(da.files.map(\.path).joined(separator: ", ")) (\(da.shapes.count) entries)")
-        print("B: \(db.files.map(\.path).joined(separator: ", ")) (\(db.shapes.count) entries)")
+        say("A: \(da.files.map(\.path).joined(separator: ", ")) (\(plural(da.shapes.count, "entry", "entries")))")
+        say("B: \(db.files.map(\.path).joined(separator: ", ")) (\(plural(db.shapes.count, "entry", "entries")))")
         let settings = ["checkpoint_sha256", "sampler", "steps", "respacing", "eta", "cfg_scale", "guidance", "noise", "classes"]
         let differing = settings.filter { k in da.attributes[k].map { $0 != db.attributes[k] ?? $0 } ?? false }
-        if !differing.isEmpty { print("note: the dumps differ in \(differing.joined(separator: ", "))") }
+        if !differing.isEmpty { say("note: the dumps differ in \(differing.joined(separator: ", "))") }
         let cmp = try DumpComparison(da, db, rtol: rtol, atol: atol)
         if !cmp.onlyInA.isEmpty || !cmp.onlyInB.isEmpty {
-            print("note: \(cmp.onlyInA.count) entries only in A, \(cmp.onlyInB.count) only in B (not compared)")
+            say("note: \(cmp.onlyInA.count) entries only in A, \(cmp.onlyInB.count) only in B (not compared)")
         }
         // Per point (in execution order): steps and worst errors so far.
         var rows: [(name: String, steps: Set<Int>, abs: Double, rel: Double)] = []
@@ -87,14 +103,25 @@ struct DumpCompareCommand: ParsableCommand {
             let ka = DumpKey.point(named: $0.name)!, kb = DumpKey.point(named: $1.name)!
             return DumpKey(step: 0, point: ka.0, block: ka.1, image: 0) < DumpKey(step: 0, point: kb.0, block: kb.1, image: 0)
         }
-        print("compared \(cmp.differences.count) entries (rtol \(rtol), atol \(atol))")
-        print("point          steps   max abs      max rel")
+        say("compared \(cmp.differences.count) entries (rtol \(rtol), atol \(atol))")
+        say("point          steps   max abs      max rel")
         for r in order {
-            print(r.name.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %5d   %-12.4g %-12.4g", r.steps.count, r.abs, r.rel))
+            say(r.name.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %5d   %-12.4g %-12.4g", r.steps.count, r.abs, r.rel))
+        }
+        var result: [String: Any] = [
+            "a": da.files.map(\.path), "b": db.files.map(\.path), "rtol": rtol, "atol": atol, "compared": cmp.differences.count,
+            "only_in_a": cmp.onlyInA.count, "only_in_b": cmp.onlyInB.count, "settings_differ": differing,
+            "points": order.map { ["point": $0.name, "steps": $0.steps.count, "max_abs": $0.abs, "max_rel": $0.rel] as [String: Any] },
+            "identical": cmp.differences.allSatisfy { $0.maxAbs == 0 },
+        ]
+        func emit() throws {
+            if json { print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)) }
         }
         guard let f = cmp.firstFailure else {
             let bitwise = cmp.differences.allSatisfy { $0.maxAbs == 0 }
-            print(bitwise ? "OK: every compared value is identical" : "OK: every compared value is within tolerance")
+            say(bitwise ? "OK: every compared value is identical" : "OK: every compared value is within tolerance")
+            result["ok"] = true
+            try emit()
             return
         }
         let shape = da.shapes[f.key]!
@@ -102,7 +129,12 @@ struct DumpCompareCommand: ParsableCommand {
         for s in shape.reversed() { idx.append(rest % max(s, 1)); rest /= max(s, 1) }
         let t = da.timestep(f.key.step).map { " (t=\($0))" } ?? ""
         let where_ = f.key.block.map { "block \($0)" } ?? f.key.point.rawValue
-        print("FIRST DIVERGENCE: step \(f.key.step)\(t), \(where_), image \(f.key.image): max abs \(String(format: "%.4g", f.maxAbs)), max rel \(String(format: "%.4g", f.maxRel)); worst at \(idx.reversed()) (shape \(shape)): A \(f.a), B \(f.b)")
+        let at = idx.reversed().map(String.init).joined(separator: ", "), dims = shape.map(String.init).joined(separator: ", ")
+        say("FIRST DIVERGENCE: step \(f.key.step)\(t), \(where_), image \(f.key.image): max abs \(String(format: "%.4g", f.maxAbs)), max rel \(String(format: "%.4g", f.maxRel)); worst at (\(at)) of shape (\(dims)): A \(f.a), B \(f.b)")
+        result["ok"] = false
+        result["first_divergence"] = ["step": f.key.step, "point": f.key.pointName, "image": f.key.image, "max_abs": f.maxAbs,
+                                      "max_rel": f.maxRel, "worst_index": Array(idx.reversed()), "shape": shape, "a": f.a, "b": f.b] as [String: Any]
+        try emit()
         throw ExitCode(1)
     }
 }
@@ -120,9 +152,11 @@ struct DumpShowCommand: ParsableCommand {
 
     func run() throws {
         if point.hasPrefix("/") {
-            let f = try H5Reader(path: file)
-            guard !f.isGroup(point), (try? f.shape(point)) != nil else { throw DiTError("\(file): no dataset \(point); see dit dump ls \(file)") }
-            print("\(point)  \(try f.shape(point))  " + Self.stats(try f.floats(point)))
+            let files = try HDF5DumpSource.resolve(file).map { try H5Reader(path: $0) }
+            guard let f = files.first(where: { !$0.isGroup(point) && (try? $0.shape(point)) != nil }) else {
+                throw DiTError("\(file): no dataset \(point); see dit dump ls \(file)")
+            }
+            print("\(point)  \(try f.shape(point).shapeDescription)  " + Self.stats(try f.floats(point)))
             return
         }
         guard let (p, block) = DumpKey.point(named: point) else {
@@ -134,7 +168,7 @@ struct DumpShowCommand: ParsableCommand {
         }.sorted()
         guard !keys.isEmpty else { throw DiTError("\(file): no entries for \(point)" + (step.map { " at step \($0)" } ?? "") + (image.map { " for image \($0)" } ?? "")) }
         for key in keys {
-            print("step \(key.step) image \(key.image) \(point)  \(d.shapes[key]!)  " + Self.stats(try d.read(key)))
+            print("step \(key.step) image \(key.image) \(point)  \(d.shapes[key]!.shapeDescription)  " + Self.stats(try d.read(key)))
         }
     }
 
@@ -190,6 +224,6 @@ struct DumpMergeCommand: ParsableCommand {
             unlink(partial)
             throw error
         }
-        print("\(output): \(source.shapes.count) entries from \(source.files.count) file(s)")
+        print("\(output): \(plural(source.shapes.count, "entry", "entries")) from \(plural(source.files.count, "file"))")
     }
 }

@@ -8,7 +8,10 @@ import Tensors
 struct ForwardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
-        abstract: "Run DiT.forward (or forward_with_cfg) on x, t, y from a safetensors file.")
+        abstract: "Run DiT.forward (or forward_with_cfg) on x, t, y from a safetensors file.",
+        discussion: """
+            Example: dit forward --checkpoint M.safetensors --input batch.safetensors --output out.h5 --cfg-scale 4
+            """)
 
     @Option(help: "DiT checkpoint (safetensors, upstream names).") var checkpoint: String
     @Option(help: "safetensors with x (N,C,H,W) float32, t (N) int64 or float32, y (N) int64.") var input: String
@@ -19,7 +22,8 @@ struct ForwardCommand: ParsableCommand {
     var cfgScale: Float?
     @Option(help: "Channels guided: upstream (eps channels 0..2, as upstream) or all-channels.")
     var guidance: GuidanceMode = .upstream
-    @Option(help: "Images per batch inside the forward pass.") var batch: Int = 8
+    @Option(name: [.customLong("batch"), .customLong("microbatch-size")], help: "Images per batch inside the forward pass.")
+    var batch: Int = 8
     @OptionGroup var engine: EngineOptions
 
     func run() throws {

@@ -87,7 +87,7 @@ final class HDF5Sink: ActivationSink {
             // Hashing a multi-GB checkpoint takes seconds: do it beside the run.
             hashing = true
             Thread {
-                if let digest = try? SHA256.file(checkpointToHash) {
+                if let digest = try? CheckpointHash.sha256(of: checkpointToHash) {
                     self.enqueue(.root("checkpoint_sha256", .string(digest)), bytes: 0)
                 }
                 self.lock.lock()

@@ -7,12 +7,16 @@ import Tensors
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
-        abstract: "Time each op kind of the forward pass (GEMM by layer, attention, norms, elementwise, embedding).")
+        abstract: "Time each op kind of the forward pass (GEMM by layer, attention, norms, elementwise, embedding).",
+        discussion: """
+            Example: dit profile --preset XL/2 --batch 8 --threads 2
+            """)
 
-    @Option(help: "Preset (S/2, B/2, XL/2, ...); ignored with --checkpoint.") var preset = "XL/2"
+    @Option(name: [.customLong("preset"), .customLong("presets")], help: "Preset (S/2, B/2, XL/2, ...); ignored with --checkpoint.")
+    var preset = "XL/2"
     @Option(help: "A checkpoint to profile instead of random preset weights.") var checkpoint: String?
     @Option(help: "Latent size (32 for 256-px images).") var inputSize = 32
-    @Option(help: "Images per forward pass.") var batch = 8
+    @Option(name: [.customLong("batch"), .customLong("microbatch-size")], help: "Images per forward pass.") var batch = 8
     @Option(help: "Threads (OpenBLAS and elementwise kernels).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Profiled forward passes (times are averaged).") var repeats = 3
     @Flag(help: "Charge this thread's CPU time instead of wall time (robust to other load; only with --threads 1).")

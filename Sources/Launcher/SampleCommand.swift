@@ -8,51 +8,68 @@ import Tensors
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Generate images (upstream sample.py semantics), optionally pipelined across MPI ranks.")
+        abstract: "Generate images (upstream sample.py semantics), optionally pipelined across MPI ranks.",
+        discussion: """
+            Flags override the experiment file's keys; defaults are those of a file that leaves a key out. \
+            Relative paths are taken from the working directory (in an experiment file, a checkpoint path \
+            that does not exist there is also looked for beside the file).
+
+            Examples:
+              dit sample experiments/digits-1stage.yaml --output-dir out/demo
+              dit sample --checkpoint M.safetensors --vae VAE.safetensors --classes 207,360
+              mpirun -np 4 --bind-to none dit sample experiments/dit-xl2-4stages.yaml
+            """)
 
     @Argument(help: "YAML experiment file (experiments/*.yaml); flags override its keys.") var config: String?
-    @Option(help: "DiT checkpoint (safetensors, upstream names).") var checkpoint: String?
-    @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file.") var model: String?
-    @Option(help: "Attention heads, if not in the checkpoint's metadata.") var numHeads: Int?
-    @Option(help: "ddpm, ddim or dpm-solver++ (diffusers' DPMSolverMultistepScheduler).") var sampler: String?
-    @Option(help: "Sampling steps (1...1000).") var steps: Int?
+    @Option(help: "DiT checkpoint (safetensors, upstream names; required unless the file gives one).") var checkpoint: String?
+    @Option(help: "Preset (DiT-XL/2, ...) to plan or --simulate without a checkpoint file (default: none).") var model: String?
+    @Option(help: "Image size in pixels (upstream --image-size: 256 or 512); sets the preset's latent size, checked against the checkpoint (default: the checkpoint's).") var imageSize: Int?
+    @Option(help: "Attention heads, if not in the checkpoint's metadata (default: the preset with its hidden size).") var numHeads: Int?
+    @Option(help: "ddpm, ddim or dpm-solver++ (diffusers' DPMSolverMultistepScheduler; default \(Self.d.sampler)).") var sampler: String?
+    @Option(help: "Sampling steps, 1 to 1000 (default \(Self.d.steps)); --respacing ddimN or a list overrides the count.") var steps: Int?
     @Option(help: "Upstream timestep_respacing (default: the step count; e.g. ddim50 or 10,15,20).") var respacing: String?
-    @Option(help: "DDIM eta.") var eta: Double?
+    @Option(help: "DDIM eta (default \(Self.d.eta.formatted())).") var eta: Double?
     @Option(help: "dpm-solver++ only: linspace (default), leading or trailing.") var timestepSpacing: String?
     @Flag(help: "Print the timesteps the run evaluates the model at.") var verbose = false
-    @Option(help: "Classifier-free guidance scale; 1 = no guidance, no doubled batch.") var cfgScale: Double?
-    @Option(help: "upstream (eps channels 0..2) or all-channels.") var guidance: GuidanceMode?
-    @Option(help: "Class labels, comma-separated, one image each.") var classes: String?
-    @Option(help: "Random seed.") var seed: UInt64?
-    @Option(help: "default (Philox, by image) or torch (torch.manual_seed stream as upstream sample.py draws it).") var rng: String?
-    @Option(help: "safetensors with z (N,C,H,W) and noise (steps,N,C,H,W), used as given.") var noise: String?
-    @Option(help: "Output directory (samples.h5, PNGs, grid.png).") var outputDir: String?
-    @Option(help: "Images per grid row.") var nrow: Int?
+    @Option(help: "Classifier-free guidance scale; 1 = no guidance, no doubled batch (default \(Self.d.cfgScale.formatted())).") var cfgScale: Double?
+    @Option(help: "upstream (eps channels 0, 1, 2) or all-channels (default \(Self.d.guidance.rawValue)).") var guidance: GuidanceMode?
+    @Option(help: "Class labels, comma-separated, one image each (required unless --num-images).") var classes: String?
+    @Option(help: "Random seed (default \(Self.d.seed)).") var seed: UInt64?
+    @Option(help: "default (Philox, by image) or torch (torch.manual_seed stream as upstream sample.py draws it); default: \(Self.d.rng).") var rng: String?
+    @Option(help: "safetensors with z (N,C,H,W) and noise (steps,N,C,H,W), used as given (default: none).") var noise: String?
+    @Option(help: "Output directory (samples.h5, PNGs, grid.png; default \(Self.d.outputDir)).") var outputDir: String?
+    @Option(help: "Images per grid row (default \(Self.d.nrow)).") var nrow: Int?
     @Option(help: "Pipeline stages (default: world size / replicas).") var stages: Int?
-    @Option(help: "Data-parallel replicas (default 1).") var replicas: Int?
-    @Option(help: "Images per micro-batch (default 4).") var microbatchSize: Int?
-    @Option(help: "1, or 2: the conditional and the null-class rows on two rank groups (needs guidance).") var cfgParallel: Int?
-    @Option(help: "Ulysses sequence parallelism: ranks per stage, each holding tokens/P tokens (must divide heads and tokens).") var sequenceParallel: Int?
-    @Option(help: "Blocks per stage, comma-separated, or auto.") var partition: String?
-    @Option(help: "BLAS threads per rank.") var threads: Int?
-    @Option(help: "Write a Chrome trace per rank to PATH (rank number inserted).") var trace: String?
+    @Option(help: "Data-parallel replicas (default \(Self.d.replicas)).") var replicas: Int?
+    @Option(help: "Images per micro-batch (default \(Self.d.microbatchSize)).") var microbatchSize: Int?
+    @Option(help: "1, or 2: the conditional and the null-class rows on two rank groups (needs guidance; default 1).") var cfgParallel: Int?
+    @Option(help: "Ulysses sequence parallelism: ranks per stage, each holding tokens/P tokens (must divide heads and tokens; default 1).") var sequenceParallel: Int?
+    @Option(help: "Blocks per stage, comma-separated, or auto (default auto: balanced by cost).") var partition: String?
+    @Option(help: "BLAS threads per rank (default: OPENBLAS_NUM_THREADS, else every core).") var threads: Int?
+    @Option(help: "Write a Chrome trace per rank to PATH (PATH.rankN.json; default: none).") var trace: String?
     @Flag(help: "Replace block compute with a calibrated sleep (schedule studies).") var simulate = false
     @Option(help: "Seconds one block takes under --simulate (default: measured).") var simulateBlockSeconds: Double?
-    @Option(help: "AutoencoderKL decoder (diffusers names) for latent models.") var vae: String?
-    @Option(help: "Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3).") var npz: String?
+    @Option(help: "AutoencoderKL decoder (diffusers names) for latent models (default: none; latents only in samples.h5).") var vae: String?
+    @Option(help: "Also write the images as an ADM-format .npz (arr_0, uint8 N×H×W×3; default: none).") var npz: String?
     @Option(help: "Bulk generation (upstream sample_ddp.py): this many images as output-dir/NNNNNN.png plus the .npz; resumable. Labels cycle through --classes, or are drawn from the seed without it.") var numImages: Int?
-    @Option(help: "Images per chunk of a bulk run (a multiple of microbatch size × replicas).") var chunkImages: Int?
+    @Option(help: "Images per chunk of a bulk run, a multiple of microbatch size × replicas (default: replicas × microbatch size × max(4, 2 × stages)).") var chunkImages: Int?
     @Flag(help: "Clamp predicted x0 to [-1, 1] (upstream clip_denoised).") var clipDenoised = false
     @Option(help: "Seconds a rank waits for a peer before ending the job (default: 60 + 10 × the slowest wait so far).") var peerTimeout: Double?
     @Flag(help: "Run even when ranks differ in build, BLAS kernels, threads or CPU features (results may differ in the last bits).") var allowHeterogeneous = false
+    @Flag(help: "Replace another run's files in --output-dir (removed before this run's are put in place).") var overwrite = false
     @OptionGroup var dumpOptions: DumpOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var progressOptions: ProgressOptions
+
+    /// The defaults the help shows.
+    static let d = RunConfig()
 
     /// The run config: file, then flags on top.
     func runConfig(worldSize: Int) throws -> RunConfig {
         var r = try config.map { try RunConfig.load(path: $0) } ?? RunConfig()
         if let checkpoint { r.checkpoint = checkpoint }
         if let model { r.model = model }
+        if let imageSize { r.imageSize = imageSize }
         if let numHeads { r.numHeads = numHeads }
         if let sampler { r.sampler = sampler }
         if let steps { r.steps = steps }
@@ -145,13 +162,15 @@ struct SampleCommand: ParsableCommand {
         let decoder = try run.simulate || pixels ? nil : run.vae.map {
             try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
         }
-        let output = world.rank == 0 && !run.simulate ? try OutputDirectory(path: run.outputDir) : nil
+        let output = world.rank == 0 && !run.simulate
+            ? try OutputDirectory(path: run.outputDir, overwrite: overwrite, bulk: bulk != nil) : nil
+        let sha256 = output.map { CheckpointHash.Background(path: run.checkpoint, fallbackDirectory: $0.path) }
         let session = SamplingSession(world: world, transport: transport, position: position,
             model: run.simulate ? nil : try DiT(checkpoint: ckpt!, blocks: plan.partition.ranges[stage], embedders: stage == 0,
                                                 finalLayer: stage == plan.stages - 1),
             decoder: decoder)
         if let bulk, let ckpt {
-            try BulkSampler(bulk: bulk, session: session, checkpoint: ckpt, output: output).run()
+            try BulkSampler(bulk: bulk, session: session, checkpoint: ckpt, output: output, progress: progressOptions).run()
             return
         }
 
@@ -166,12 +185,15 @@ struct SampleCommand: ParsableCommand {
                        "cpu": CPUFeatures.current.modelName, "cpu_flags": CPUFeatures.current.flagList]
         // Images counted once per replica (`dit report` sums stage 0's ranks).
         trace?.metadata = ["images": position.isSampler ? plan.images(replica: replica).count : 0, "steps": plan.steps, "stages": plan.stages,
-                           "microbatches": plan.microbatches(replica: replica), "replica": replica]
+                           "microbatches": plan.microbatches(replica: replica), "replica": replica,
+                           "ranks": world.size, "run_id": try TraceWriter.runID(world: world), "host": TraceWriter.hostID,
+                           "cores": ProcessInfo.processInfo.activeProcessorCount, "threads": Gemm.threads]
+        let traceWriter = trace.map { TraceWriter(trace: $0, path: Self.rankPath(run.trace!, rank: world.rank)) }
         let sink = try ckpt.flatMap { ckpt in
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
         }
         let noise: NoiseSource? = position.isSampler ? try makeNoise(run, plan) : nil
-        let progress = world.rank == 0 ? Progress(plan: plan, replica: replica) : nil
+        let progress = world.rank == 0 ? Progress(plan: plan, replica: replica, options: progressOptions) : nil
         let start = Date()
         let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
                                          simulatedBlockSeconds: simulateBlockSeconds ?? 0.005) { step, mb in
@@ -180,12 +202,10 @@ struct SampleCommand: ParsableCommand {
         }
         progress?.finish()
         let seconds = Date().timeIntervalSince(start)
-        if let trace, let path = run.trace {
-            try AtomicFile.write(trace.chromeJSON(), to: Self.rankPath(path, rank: world.rank))
-        }
-        if run.simulate && world.rank == 0 {
-            FileHandle.standardError.write(Data(String(format: "dit: simulated %d images in %.2f s (%.3f images/s)\n",
-                                                       run.classes.count, seconds, Double(run.classes.count) / seconds).utf8))
+        try traceWriter?.finish()
+        if run.simulate && world.rank == 0 && progressOptions.talks {
+            FileHandle.standardError.write(Data(("dit: simulated \(plural(run.classes.count, "image")) in "
+                + String(format: "%.2f s (%.3f images/s)\n", seconds, Double(run.classes.count) / seconds)).utf8))
         }
         guard !run.simulate else { return }
         let images = pixels ? samples : try session.decode(samples, plan: plan)
@@ -193,10 +213,11 @@ struct SampleCommand: ParsableCommand {
             if !pixels && decoder == nil {
                 FileHandle.standardError.write(Data("dit: \(config.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n".utf8))
             }
-            try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt)
-            FileHandle.standardError.write(Data(String(format: "dit: %d images in %.2f s (%.3f images/s) → %@\n",
-                                                       samples.shape[0], seconds, Double(samples.shape[0]) / seconds,
-                                                       run.outputDir).utf8))
+            try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt, sha256: sha256!.value)
+            if progressOptions.talks {
+                FileHandle.standardError.write(Data(("dit: \(plural(samples.shape[0], "image")) in "
+                    + String(format: "%.2f s (%.3f images/s) → ", seconds, Double(samples.shape[0]) / seconds) + run.outputDir + "\n").utf8))
+            }
         }
     }
 
@@ -229,31 +250,4 @@ extension RunConfig {
         let data = (try? encoder.encode(self)) ?? Data()
         return data.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     }
-}
-
-/// A progress line on stderr (steps, images/s, ETA) when it is a terminal.
-final class Progress {
-    let total: Int
-    let images: Int
-    let enabled = isatty(2) != 0
-    let start = Date()
-    var done = 0
-
-    init(plan: SamplingPlan, replica: Int) {
-        total = plan.steps * plan.microbatches(replica: replica)
-        images = plan.images(replica: replica).count
-    }
-
-    func update(step: Int, microbatch: Int) {
-        done += 1
-        guard enabled else { return }
-        let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let eta = Double(total - done) / max(rate, 1e-9)
-        let imagesPerSecond = Double(images) * Double(done) / Double(total) / max(elapsed, 1e-9)
-        FileHandle.standardError.write(Data(String(format: "\rstep %d  %d/%d  %.2f images/s  ETA %.0f s   ",
-                                                   step + 1, done, total, imagesPerSecond, eta).utf8))
-    }
-
-    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
 }

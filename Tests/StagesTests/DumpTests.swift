@@ -1,20 +1,19 @@
 import Foundation
 import XCTest
-import Yams
 @testable import Stages
 
 /// Dump selection parsing, the comparison's first divergence, and 1-stage
 /// against 4-stage dumps over the loopback transport.
 final class DumpTests: XCTestCase {
     func testMissingKeysTakeDefaults() throws {
-        let d = try YAMLDecoder().decode(DumpConfig.self, from: "path: out/d.h5\n")
+        let d = try DumpConfig(ConfigNode.parse("path: out/d.h5\n"))
         XCTAssertEqual(d, DumpConfig(path: "out/d.h5"))
         XCTAssertEqual(d.steps, "first,last")
-        let e = try YAMLDecoder().decode(DumpConfig.self, from: "path: x.h5\nsteps: [0, 5]\npoints: block,final\ncompress: true\n")
+        let e = try DumpConfig(ConfigNode.parse("path: x.h5\nsteps: [0, 5]\npoints: block,final\ncompress: true\n"))
         XCTAssertEqual(e.steps, "0,5")
         XCTAssertEqual(try DumpSelection.parsePoints(e.points), [.block, .final])
         XCTAssertTrue(e.compress)
-        XCTAssertThrowsError(try YAMLDecoder().decode(DumpConfig.self, from: "steps: all\n")) {
+        XCTAssertThrowsError(try RunConfig.parse("dump:\n  steps: all\n")) {
             XCTAssertTrue("\($0)".contains("dump.path"), "\($0)")
         }
     }

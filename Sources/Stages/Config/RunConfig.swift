@@ -1,19 +1,11 @@
 import Foundation
-import Yams
 import Tensors
 
 /// How stages split the blocks: `auto` (balanced by cost) or explicit block
 /// counts per stage.
-public enum PartitionSpec: Codable, Equatable, Sendable {
+public enum PartitionSpec: Encodable, Equatable, Sendable {
     case auto
     case blocks([Int])
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self), s == "auto" { self = .auto; return }
-        if let list = try? c.decode([Int].self) { self = .blocks(list); return }
-        throw DiTError("config key partition: expected 'auto' or a list of block counts per stage, e.g. [7, 7, 7, 7]")
-    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -27,11 +19,14 @@ public enum PartitionSpec: Codable, Equatable, Sendable {
 /// One sampling run: model, sampler, images, parallel layout and outputs.
 /// Read from YAML experiment files (upstream-style snake_case keys); command
 /// line flags override.
-public struct RunConfig: Codable, Equatable, Sendable {
+public struct RunConfig: Encodable, Equatable, Sendable {
     public var checkpoint: String = ""
     /// A preset name (DiT-XL/2, ...) for planning and --simulate runs when
     /// the checkpoint file is not at hand.
     public var model: String?
+    /// Upstream sample.py's --image-size (256 or 512): the preset's latent
+    /// size is image_size / 8; a checkpoint's own size must agree.
+    public var imageSize: Int?
     public var numHeads: Int?
     public var sampler: String = "ddpm"
     public var steps: Int = 250
@@ -86,8 +81,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// tokens/P tokens of every image.
     public var sequenceParallel: Int = 1
 
-    enum CodingKeys: String, CodingKey {
-        case checkpoint, model, numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
+    /// The config keys: the one list every reader and the error text use.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case checkpoint, model, imageSize = "image_size", numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
         case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
         case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
         case numImages = "num_images", chunkImages = "chunk_images"
@@ -99,63 +95,90 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        var r = RunConfig()
-        func get<T: Decodable>(_ key: CodingKeys, _ into: inout T) throws {
-            do {
-                if let v = try c.decodeIfPresent(T.self, forKey: key) { into = v }
-            } catch let e as DiTError {
-                throw e
-            } catch {
-                throw DiTError("config key \(key.rawValue): expected \(T.self) (\(error))")
+    public static let knownKeys = CodingKeys.allCases.map(\.rawValue)
+
+    /// Sets `key` from the experiment file's value `v`.
+    mutating func read(_ key: CodingKeys, _ v: ConfigNode) throws {
+        switch key {
+        case .checkpoint: checkpoint = try v.string()
+        case .model: model = try v.optional { try $0.string() }
+        case .imageSize: imageSize = try v.optional { try $0.int() }
+        case .numHeads: numHeads = try v.optional { try $0.int() }
+        case .sampler: sampler = try v.string()
+        case .steps: steps = try v.int()
+        case .respacing: respacing = try v.optional { try $0.string() }
+        case .eta: eta = try v.double()
+        case .cfgScale: cfgScale = try v.double()
+        case .guidance:
+            guard let g = GuidanceMode(rawValue: try v.string()) else {
+                throw v.fail(GuidanceMode.allCases.map(\.rawValue).joined(separator: " or "))
             }
-        }
-        func getOpt<T: Decodable>(_ key: CodingKeys, _ into: inout T?) throws {
-            do { into = try c.decodeIfPresent(T.self, forKey: key) ?? into } catch {
-                throw DiTError("config key \(key.rawValue): expected \(T.self)")
+            guidance = g
+        case .classes: classes = try v.ints()
+        case .seed: seed = try v.uint64()
+        case .rng: rng = try v.string()
+        case .noise: noise = try v.optional { try $0.string() }
+        case .clipDenoised: clipDenoised = try v.bool()
+        case .outputDir: outputDir = try v.string()
+        case .nrow: nrow = try v.int()
+        case .stages: stages = try v.int()
+        case .replicas: replicas = try v.int()
+        case .microbatchSize: microbatchSize = try v.int()
+        case .partition:
+            if (try? v.string()) == "auto" { partition = .auto; break }
+            guard let b = try? v.ints() else {
+                throw v.fail("'auto' or a list of block counts per stage, e.g. [7, 7, 7, 7]")
             }
+            partition = .blocks(b)
+        case .threads: threads = try v.optional { try $0.int() }
+        case .vae: vae = try v.optional { try $0.string() }
+        case .npz: npz = try v.optional { try $0.string() }
+        case .trace: trace = try v.optional { try $0.string() }
+        case .simulate: simulate = try v.bool()
+        case .dump: dump = try v.optional { try DumpConfig($0) }
+        case .numImages: numImages = try v.optional { try $0.int() }
+        case .chunkImages: chunkImages = try v.optional { try $0.int() }
+        case .gemm:
+            guard let g = GemmBackend.Choice(rawValue: try v.string()) else {
+                throw v.fail(GemmBackend.Choice.allCases.map(\.rawValue).joined(separator: ", ") + " (the GEMM library)")
+            }
+            gemm = g
+        case .precision:
+            guard let p = Precision(rawValue: try v.string()) else {
+                throw v.fail(Precision.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            precision = p
+        case .peerTimeout: peerTimeout = try v.optional { try $0.double() }
+        case .cfgParallel: cfgParallel = try v.int()
+        case .sequenceParallel: sequenceParallel = try v.int()
+        case .timestepSpacing: timestepSpacing = try v.optional { try $0.string() }
         }
-        try get(.checkpoint, &r.checkpoint); try getOpt(.model, &r.model); try getOpt(.numHeads, &r.numHeads); try get(.sampler, &r.sampler)
-        try get(.steps, &r.steps); try getOpt(.respacing, &r.respacing); try get(.eta, &r.eta)
-        try get(.cfgScale, &r.cfgScale); try get(.guidance, &r.guidance); try get(.classes, &r.classes)
-        try get(.seed, &r.seed); try get(.rng, &r.rng); try getOpt(.noise, &r.noise)
-        try get(.clipDenoised, &r.clipDenoised); try get(.outputDir, &r.outputDir); try get(.nrow, &r.nrow)
-        try get(.stages, &r.stages); try get(.replicas, &r.replicas); try get(.microbatchSize, &r.microbatchSize)
-        try get(.partition, &r.partition); try getOpt(.threads, &r.threads); try getOpt(.vae, &r.vae); try getOpt(.npz, &r.npz)
-        try getOpt(.trace, &r.trace); try get(.simulate, &r.simulate); try getOpt(.dump, &r.dump)
-        try getOpt(.numImages, &r.numImages); try getOpt(.chunkImages, &r.chunkImages)
-        try get(.gemm, &r.gemm); try get(.precision, &r.precision)
-        try getOpt(.peerTimeout, &r.peerTimeout)
-        try get(.cfgParallel, &r.cfgParallel); try get(.sequenceParallel, &r.sequenceParallel)
-        try getOpt(.timestepSpacing, &r.timestepSpacing)
-        self = r
     }
 
-    public static let knownKeys = Set(["checkpoint", "model", "num_heads", "sampler", "steps", "respacing", "eta", "cfg_scale",
-        "guidance", "classes", "seed", "rng", "noise", "clip_denoised", "output_dir", "nrow", "stages", "replicas",
-        "microbatch_size", "partition", "threads", "vae", "npz", "trace", "simulate", "dump", "num_images", "chunk_images",
-        "gemm", "precision",
-        "peer_timeout", "cfg_parallel", "sequence_parallel", "timestep_spacing"])
+    /// The config an experiment file's text gives.
+    public static func parse(_ text: String) throws -> RunConfig {
+        var config = RunConfig()
+        for (key, value) in try ConfigNode.parse(text).mapping(keys: knownKeys) {
+            try config.read(CodingKeys(rawValue: key)!, value)
+        }
+        return config
+    }
 
-    /// Parses a YAML experiment file; unknown keys are errors (a typo must
-    /// not silently fall back to a default).
+    /// Parses a YAML experiment file. Unknown and repeated keys are errors
+    /// (a typo must not silently fall back to a default), and so is a value
+    /// of the wrong type, named with its key path.
     public static func load(path: String) throws -> RunConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw DiTError("\(path): cannot read the experiment file")
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        guard let size else {
+            throw DiTError("\(path): no such experiment file (relative paths are from the working directory \(FileManager.default.currentDirectoryPath))")
         }
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch {
-            throw DiTError("\(path): not valid YAML (\(error))")
-        }
-        guard let dict = node as? [String: Any] else {
-            throw DiTError("\(path): an experiment file is a YAML mapping of keys (checkpoint, steps, ...)")
-        }
-        if let bad = dict.keys.sorted().first(where: { !knownKeys.contains($0) }) {
-            throw DiTError("\(path): unknown config key '\(bad)'; known keys: \(knownKeys.sorted().joined(separator: ", "))")
+        guard size <= ConfigNode.maxBytes, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw DiTError(size > ConfigNode.maxBytes
+                ? "\(path): \(size) bytes; an experiment file is at most \(ConfigNode.maxBytes) bytes of keys"
+                : "\(path): cannot read the experiment file as UTF-8 text")
         }
         do {
-            var config = try YAMLDecoder().decode(RunConfig.self, from: text)
+            var config = try parse(text)
             let base = URL(fileURLWithPath: path).deletingLastPathComponent()
             // Paths in an experiment file are relative to the repository root
             // when they exist there, else to the file.
@@ -167,14 +190,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
             return config
         } catch let e as DiTError {
             throw DiTError("\(path): \(e.message)")
-        } catch {
-            throw DiTError("\(path): \(error)")
         }
     }
 
     /// The `model` preset's architecture.
     public func presetModel() throws -> DiTConfig {
-        guard let name = model, let preset = DiTConfig.preset(name) else {
+        guard let name = model, let preset = DiTConfig.preset(name, inputSize: (imageSize ?? 256) / 8) else {
             throw DiTError("config key model: '\(model ?? "")' is not a preset; use one of \(DiTConfig.presetNames.joined(separator: ", "))")
         }
         return preset
@@ -189,7 +210,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         try need(!checkpoint.isEmpty, "checkpoint", "required (a DiT safetensors file)")
         try need(Sampler.names.contains(sampler), "sampler", "'\(sampler)' is not a sampler; use ddpm, ddim or dpm-solver++")
-        try need(steps >= 1 && steps <= 1000, "steps", "must be in 1...1000 (got \(steps))")
+        try need(steps >= 1 && steps <= 1000, "steps", "must be from 1 to 1000 (got \(steps))")
         try validateSamplerOptions()
         try need(eta >= 0, "eta", "must be ≥ 0 (got \(eta))")
         try need(eta == 0 || sampler == "ddim", "eta", "\(eta) has no effect on \(sampler): only DDIM uses eta; remove it, or use sampler ddim")
@@ -216,11 +237,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
         if let threads { try need(threads >= 1, "threads", "must be ≥ 1 (got \(threads))") }
         if let peerTimeout { try need(peerTimeout > 0 && peerTimeout.isFinite, "peer_timeout", "must be a positive number of seconds (got \(peerTimeout))") }
         try validateParallel(model: model)
+        if let imageSize { try need(imageSize > 0 && imageSize % 8 == 0, "image_size", "must be a positive multiple of 8, e.g. 256 or 512 (got \(imageSize))") }
         if let model {
-            if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
-                throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0...\(model.numClasses - 1)")
+            if let imageSize, !model.makesPixels {
+                try need(model.inputSize * 8 == imageSize, "image_size",
+                         "\(imageSize) but the checkpoint's latents are \(model.inputSize)×\(model.inputSize) (\(model.inputSize * 8)-px images); use the checkpoint of that size or remove image_size")
             }
-            try need(stages <= model.depth, "stages", "\(stages) stages for a model of \(model.depth) blocks; each stage needs at least one block")
+            if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
+                throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0 to \(model.numClasses - 1)")
+            }
+            try need(stages <= model.depth, "stages", "\(plural(stages, "stage")) for a model of \(plural(model.depth, "block")); each stage needs at least one block")
             if case .blocks(let b) = partition {
                 try need(b.count == stages && b.allSatisfy { $0 >= 1 } && b.reduce(0, +) == model.depth, "partition",
                          "\(b) must list \(stages) positive block counts summing to depth \(model.depth)")

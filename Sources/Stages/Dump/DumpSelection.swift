@@ -84,7 +84,7 @@ public struct DumpSelection: Equatable, Sendable {
 
         public func resolve(stepCount n: Int) throws -> Set<Int> {
             func inRange(_ k: Int) throws -> Int {
-                guard k < n else { throw DiTError("dump steps: step \(k) is out of range; this run has \(n) steps (0...\(n - 1))") }
+                guard k < n else { throw DiTError("dump steps: step \(k) is out of range; this run has \(plural(n, "step")) (0 to \(n - 1))") }
                 return k
             }
             switch self {

@@ -59,7 +59,7 @@ public final class DiT {
             throw DiTError("t[\(bad)] = \(t[bad]); timesteps must be finite and ≥ 0")
         }
         if let bad = y.firstIndex(where: { $0 < 0 || $0 > c.numClasses }) {
-            throw DiTError("y[\(bad)] = \(y[bad]); labels must be in 0...\(c.numClasses) (\(c.numClasses) is the null class)")
+            throw DiTError("y[\(bad)] = \(y[bad]); labels must be from 0 to \(c.numClasses) (\(c.numClasses) is the null class)")
         }
     }
 

@@ -12,7 +12,7 @@ public struct Partition: Equatable, Sendable, CustomStringConvertible {
     /// layer cost what their FLOPs are worth relative to a block.
     public init(_ spec: PartitionSpec, config c: DiTConfig, stages: Int) throws {
         guard stages >= 1, stages <= c.depth else {
-            throw DiTError("stages: \(stages) stages for a model of \(c.depth) blocks; use 1...\(c.depth)")
+            throw DiTError("stages: \(plural(stages, "stage")) for a model of \(plural(c.depth, "block")); use 1 to \(c.depth)")
         }
         switch spec {
         case .blocks(let counts):
@@ -70,7 +70,9 @@ public struct Partition: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        ranges.enumerated().map { "stage \($0.offset): blocks \($0.element.lowerBound)-\($0.element.upperBound - 1)" }
+        ranges.enumerated().map { (o: (offset: Int, element: Range<Int>)) -> String in
+            let r = o.element
+            return "stage \(o.offset): " + (r.count == 1 ? "block \(r.lowerBound)" : "blocks \(r.lowerBound) to \(r.upperBound - 1)") }
             .joined(separator: ", ")
     }
 }

@@ -31,7 +31,7 @@ public struct SamplingPlan: Sendable {
         microbatchSize = run.microbatchSize
         let total = (run.classes.count + run.microbatchSize - 1) / run.microbatchSize
         guard total >= run.replicas else {
-            throw DiTError("replicas: \(run.replicas) replicas but only \(total) micro-batch(es) of \(run.microbatchSize) images (\(run.classes.count) images); lower replicas or microbatch_size")
+            throw DiTError("replicas: \(plural(run.replicas, "replica")) but only \(plural(total, "micro-batch", "micro-batches")) of \(plural(run.microbatchSize, "image")) (\(plural(run.classes.count, "image"))); lower replicas or microbatch_size")
         }
     }
 

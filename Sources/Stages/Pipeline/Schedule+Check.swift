@@ -102,7 +102,7 @@ extension Schedule {
             throw Fault(description: "deadlock: stage \(s) cannot proceed (\(waiting.joined(separator: "; ")))")
         }
         if let leftover = queues.first(where: { !$0.value.isEmpty }) {
-            throw Fault(description: "stage \(leftover.key / stages) sent \(leftover.value.count) message(s) to stage \(leftover.key % stages) that were never received")
+            throw Fault(description: "stage \(leftover.key / stages) sent \(plural(leftover.value.count, "message")) to stage \(leftover.key % stages) that were never received")
         }
         return spans
     }

@@ -87,7 +87,7 @@ public final class FileNoise: NoiseSource {
             throw DiTError("\(path): no tensor 'z'; expected z \(zShape.shapeDescription)" + (stepNoise ? " and noise \(noiseShape.shapeDescription)" : ""))
         }
         guard ze.shape == zShape else {
-            throw DiTError("\(path): z has shape \(ze.shape.shapeDescription) but this run needs \(zShape.shapeDescription) (\(images) images)")
+            throw DiTError("\(path): z has shape \(ze.shape.shapeDescription) but this run needs \(zShape.shapeDescription) (\(plural(images, "image")))")
         }
         z = try file.tensor("z")
         guard stepNoise else { noise = nil; return }
@@ -96,7 +96,7 @@ public final class FileNoise: NoiseSource {
             throw DiTError("\(path): noise has shape \(ne.shape.shapeDescription) but this run needs \(noiseShape.shapeDescription)")
         }
         guard ne.shape[0] >= steps else {
-            throw DiTError("\(path): noise holds \(ne.shape[0]) steps but the run takes \(steps); noise must be (steps, N, C, H, W) = \(noiseShape.shapeDescription)")
+            throw DiTError("\(path): noise holds \(plural(ne.shape[0], "step")) but the run takes \(steps); noise must be (steps, N, C, H, W) = \(noiseShape.shapeDescription)")
         }
         noise = try file.tensor("noise")
     }

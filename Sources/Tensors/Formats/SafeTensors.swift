@@ -45,6 +45,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let bytes: Data
     private let dataStart: Int
 
+    /// What a file that is not safetensors is, when its first bytes say so.
+    static func otherFormat(_ bytes: Data) -> String? {
+        let head = [UInt8](bytes.prefix(8))
+        let convert = "convert it with `python3 tools/convert_checkpoint.py FILE OUT.safetensors` (needs torch: pip install torch; see the README, \"From the released checkpoint\")"
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            return "a PyTorch checkpoint (torch.save zip archive), not safetensors; " + convert
+        }
+        if head.count >= 2, head[0] == 0x80, (2...5).contains(head[1]) {
+            return "a PyTorch checkpoint (pickle), not safetensors; " + convert
+        }
+        if head == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] {
+            return "an HDF5 file, not safetensors"
+        }
+        return nil
+    }
+
     public init(path: String) throws {
         self.path = path
         do { try FileError.checkReadable(path) } catch let e as FileError { throw SafeTensorsError.file(e) }

@@ -1,0 +1,65 @@
+import Foundation
+import Stages
+import Tensors
+
+/// Writes one rank's trace to its file every `interval` seconds while the
+/// run goes on, at SIGINT or SIGTERM (then the process dies of that signal,
+/// as it would have), and at the end: an interrupted or stuck run leaves
+/// readable traces. Each write is whole (temp file + rename); the ones
+/// before the end say `complete: 0`.
+final class TraceWriter {
+    let trace: Trace
+    let path: String
+    private var sources: [DispatchSourceProtocol] = []
+    private let queue = DispatchQueue(label: "trace-writer")
+
+    static let interval = 10.0
+
+    init(trace: Trace, path: String) {
+        self.trace = trace
+        self.path = path
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + Self.interval, repeating: Self.interval)
+        timer.setEventHandler { [weak self] in self?.write(complete: false) }
+        timer.resume()
+        sources.append(timer)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { [weak self] in
+                self?.write(complete: false)
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func write(complete: Bool) {
+        try? AtomicFile.write(trace.chromeJSON(complete: complete), to: path)
+    }
+
+    /// The complete trace; signals behave as before again.
+    func finish() throws {
+        queue.sync {
+            for s in sources { s.cancel() }
+            sources = []
+        }
+        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
+        try AtomicFile.write(trace.chromeJSON(), to: path)
+    }
+
+    /// A run's identity, the same on every rank (rank 0's draw), so that
+    /// `dit report` can tell the traces of two runs apart.
+    static func runID(world: MPIWorld) throws -> Int {
+        try world.broadcast([Int.random(in: 1 ..< 1 << 50)])[0]
+    }
+
+    /// This machine, as a number (FNV-1a of the host name), to count the
+    /// ranks that share its cores.
+    static var hostID: Int {
+        let name = ProcessInfo.processInfo.hostName
+        return Int(name.utf8.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 } >> 14)
+    }
+}
