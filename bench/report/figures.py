@@ -348,9 +348,10 @@ def bubble(report):
     fig, ax = plt.subplots(figsize=(7, 4))
     s = [int(r["stages"]) for r in rows]
     ax.plot(s, [float(r["measured_bubble_pct"]) for r in rows], "o-", label="measured (dit report)")
-    t = int(rows[0]["steps"])
-    xs = list(range(1, max(s) + 1))
-    ax.plot(xs, [100 * (x - 1) / (t * 2 * x + x - 1) for x in xs], "--", label=f"predicted (S−1)/(T·M+S−1), T={t}, M=2S")
+    ax.plot(s, [float(r["predicted_bubble_pct"]) for r in rows], "s--",
+            label=f"predicted (S−1)/(T·M+S−1) (dit report), T={rows[0]['steps']}, M=2S")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(s, [str(v) for v in s])
     ax.set_xlabel("stages S")
     ax.set_ylabel("bubble, % of the run")
     ax.set_title(f"Bubble against S (--simulate, {rows[0]['block_seconds']} s per block)")

@@ -1,7 +1,6 @@
 """REPORT.md from the output folder's CSVs, JSON and plots. Every number in
 it is read from those files or computed from them here; the prose says what
 was measured and how, never how much."""
-import os
 import statistics
 
 import figures
@@ -10,16 +9,25 @@ from common import read_csv, write_atomic
 
 class Doc:
     def __init__(self, report):
-        self.report, self.lines, self.pictures = report, [], {}
+        self.report, self.lines, self.pictures, self.shown = report, [], {}, set()
 
     def add(self, *lines):
         self.lines.extend(lines)
 
-    def commands(self, *artifacts, label="Produced by"):
-        cmds = [c for a in artifacts for c in self.report.commands.get(a, [])]
-        if cmds:
-            unique = list(dict.fromkeys(cmds))
-            self.add(f"{label}:", "", "```sh", *unique, "```", "")
+    def section(self, title):
+        self.shown = set()
+        self.add(f"## {title}", "")
+
+    def commands(self, *artifacts):
+        """The commands behind artifacts; ones already listed in this section are referred to."""
+        cmds = list(dict.fromkeys(c for a in artifacts for c in self.report.commands.get(a, [])))
+        new = [c for c in cmds if c not in self.shown]
+        if new:
+            self.add("Produced by" + (" the commands above and" if len(new) < len(cmds) else "") + ":", "",
+                     "```sh", *new, "```", "")
+        elif cmds:
+            self.add("Produced by the commands above.", "")
+        self.shown.update(cmds)
 
     def notes(self, *artifacts):
         for a in artifacts:
@@ -57,7 +65,7 @@ def machine_block(d, r):
     rows = read_csv(r.path("machine.csv"))
     peak = read_csv(r.path("peak.csv"))
     mode = r.read_json("mode.json") or {}
-    d.add("## Machine", "")
+    d.section("Machine")
     d.table(["", ""], [(x["key"], x["value"]) for x in rows]
             + [(f"measured FMA peak, {p['threads']} thread(s)", f"{p['fma_gflops']} GFLOP/s ({p['lanes']}-lane FMA)")
                for p in peak]
@@ -71,7 +79,7 @@ def machine_block(d, r):
 
 
 def baseline(d, r):
-    d.add("## 1 Baseline", "")
+    d.section("1 Baseline")
     d.add("The forward pass alone (embedders, all blocks, final layer) on random weights of each preset's shapes, "
           "256 px (32×32 latents), median of the repeats after a warm-up. dit-pipe runs it as a pipeline stage does "
           "(`dit bench`); PyTorch runs tools/dit_reference.py's upstream DiT (`bench/torch_baseline.py`). "
@@ -105,6 +113,14 @@ def baseline(d, r):
     vals = [float(first[k]["median_ms"]) / float(c["median_ms"]) for k, c in cur.items() if k in first]
     if vals:
         claims.append(f"- dit-pipe now against its first version: {spread(vals)}.")
+    core = next((x["value"] for x in read_csv(r.path("machine.csv")) if x["key"] == "OpenBLAS core"), "?")
+    mm = torch_mm_peaks(r)
+    for t, g in sorted(mm.items()):
+        sg = [float(c["peak_gflops"]) for k, c in cur.items() if int(k[2]) == t]
+        if sg:
+            claims.append(f"- GEMM libraries on {t} thread(s), DiT-XL/2 block shapes at M = 2048: OpenBLAS (core "
+                          f"{core}) {max(sg):.1f} GFLOP/s in `dit bench`, torch.mm {g:.1f} GFLOP/s in "
+                          f"`bench/torch_baseline.py`: torch.mm is {ratio(g, max(sg))} as fast.")
     pct = [100 * float(c["gflops"]) / peak[int(k[2])] for k, c in cur.items()]
     if pct:
         claims.append(f"- dit-pipe's forward reaches {min(pct):.1f}–{max(pct):.1f} % of the measured FMA peak; "
@@ -119,7 +135,7 @@ def baseline(d, r):
 
 
 def profile(d, r):
-    d.add("## 2 Profile", "")
+    d.section("2 Profile")
     d.add("`dit profile` laps a timer after each op of each block (GEMMs by layer, attention, norms, residuals, GELU) "
           "and around the embedders and the final layer. Bytes per op are each operand read or written once "
           "(float32; weights, inputs, outputs), so the GB/s are lower bounds on the traffic.", "")
@@ -156,7 +172,7 @@ def profile(d, r):
 
 
 def optimizations(d, r):
-    d.add("## 3 Optimizations", "")
+    d.section("3 Optimizations")
     d.add("Each kept kernel is timed against the implementation it replaced, in one process "
           "(`dit bench --kernels`, DiT-XL/2 batch-8 shapes: one block's GELU, softmax and attention, all 28 blocks' "
           "adaLN). The waterfall scales per-block kernels by 28 to a whole forward: it starts at the replaced "
@@ -183,7 +199,8 @@ def optimizations(d, r):
         d.table(["setting", "median ms per round", "median"],
                 [(s, ", ".join(x["median_ms"] for x in tt if x["setting"] == s), f"{med[s]:.1f}") for s in settings])
         if len(settings) == 2:
-            d.add(f"The timeout makes this forward {ratio(med[settings[0]], med[settings[1]])} as fast.", "")
+            d.add(f"With the timeout this forward runs {ratio(med[settings[0]], med[settings[1]])} as fast as with "
+                  "OpenBLAS's default (wall clock on 2 threads: the machine block's load average applies).", "")
         d.commands("thread_timeout.csv")
     ours = read_csv(r.path("dit.csv"))
     first = {(x["preset"], x["batch"], x["threads"]): x for x in ours if x["version"] == "first"}
@@ -208,7 +225,7 @@ def optimizations(d, r):
 
 
 def design(d, r):
-    d.add("## 4 Design", "")
+    d.section("4 Design")
     plan = r.read_json("plan.json") or {}
     m = plan.get("model", {})
     d.add("How each strategy fits DiT, and what it costs in messages and memory, for the DiT-XL/2 experiment "
@@ -282,7 +299,7 @@ def design(d, r):
 
 
 def results(d, r):
-    d.add("## 5 Results (scaling)", "")
+    d.section("5 Results (scaling)")
     scal = read_csv(r.path("scaling.csv"))
     if scal:
         one = float(scal[0]["images_per_s"])
@@ -291,6 +308,10 @@ def results(d, r):
         d.table(["layout", "ranks", "threads", "images", "s", "images/s", "vs 1 rank × 1 thread", "samples bitwise equal to 1 rank"],
                 [(x["layout"], x["ranks"], x["threads"], x["images"], x["seconds"], x["images_per_s"],
                   ratio(float(x["images_per_s"]), one), x["samples_bitwise_equal_to_1_rank"]) for x in scal])
+        rate = {x["kind"]: float(x["images_per_s"]) for x in scal}
+        parts = [f"{label} {ratio(rate[k], one)}" for k, label in (("PP", "2 pipeline stages give"), ("DP", "2 replicas"),
+                                                                    ("threads", "2 threads on 1 rank")) if k in rate]
+        d.add("Against 1 rank × 1 thread: " + ", ".join(parts) + " the images/s.", "")
         d.commands("scaling.csv")
     d.notes("scaling.csv")
     d.picture("results_scaling.png", "images/s against ranks for PP and DP", "scaling.csv")
@@ -315,6 +336,8 @@ def results(d, r):
                 [(x["stages"], x["microbatches"], x["steps"], x["model"], x["block_seconds"], x["measured_bubble_pct"],
                   x["predicted_bubble_pct"], ratio(float(x["measured_bubble_pct"]), float(x["predicted_bubble_pct"])))
                  for x in bub])
+        rs = [float(x["measured_bubble_pct"]) / float(x["predicted_bubble_pct"]) for x in bub if float(x["predicted_bubble_pct"])]
+        d.add(f"Measured over predicted bubble: {spread(rs)}.", "")
         d.commands("bubble.csv")
     d.notes("bubble.csv")
     d.picture("results_bubble.png", "bubble against S, measured and predicted", "bubble.csv")
@@ -325,6 +348,18 @@ def results(d, r):
         if q:
             d.table(list(q[0].keys()), [list(x.values()) for x in q])
     d.picture("results_quality.png", "quality against steps per sampler", "quality")
+
+
+def torch_mm_peaks(r):
+    """torch.mm GFLOP/s per thread count, as bench/torch_baseline.py printed it (best over its runs)."""
+    import glob
+    import re
+    best = {}
+    for path in glob.glob(r.path("logs/torch-eager fp32-*.txt")):
+        with open(path) as f:
+            for t, g in re.findall(r"torch\.mm \(MKL\) on the same shapes, (\d+) threads?: ([\d.]+)", f.read()):
+                best[int(t)] = max(best.get(int(t), 0.0), float(g))
+    return best
 
 
 def _kernel(rows, threads, name):
@@ -355,8 +390,11 @@ def write(report):
           "by hand; each table and plot names the command that produced it. Regenerate with `make report` "
           "(`REPORT=full` adds XL/2 batch 8 and longer runs; `REPORT=smoke` is a quick check).", "")
     if timings:
-        d.add("Measurement time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+        order = ["machine", "baseline", "profile", "optimizations", "design", "results"]
+        d.add("Measurement time per section: " + ", ".join(f"{k} {timings[k]:.0f} s" for k in order if k in timings)
               + f"; {sum(timings.values()) / 60:.1f} min in all.", "")
+    for step in ("machine", "baseline", "profile", "optimizations", "design", "results"):
+        d.notes(f"step {step}")
     machine_block(d, report)
     baseline(d, report)
     profile(d, report)

@@ -52,24 +52,33 @@ def measure(report, mode, steps):
     import design
     import machine
     import optimizations
-    import profile
+    import profiling
     import results
     timings = report.read_json("timings.json") or {}
+    failed = []
     with tempfile.TemporaryDirectory(prefix="dit-report-") as tmp:
         for step in steps:
             start = time.monotonic()
             print(f"report: {step} …", file=sys.stderr, flush=True)
-            {"machine": lambda: machine.measure(report),
-             "baseline": lambda: baseline.measure(report, mode),
-             "profile": lambda: profile.measure(report, mode),
-             "optimizations": lambda: optimizations.measure(report, mode),
-             "design": lambda: design.measure(report, mode),
-             "results": lambda: results.measure(report, mode, tmp)}[step]()
+            report.notes.pop(f"step {step}", None)
+            try:
+                {"machine": lambda: machine.measure(report),
+                 "baseline": lambda: baseline.measure(report, mode),
+                 "profile": lambda: profiling.measure(report, mode),
+                 "optimizations": lambda: optimizations.measure(report, mode),
+                 "design": lambda: design.measure(report, mode),
+                 "results": lambda: results.measure(report, mode, tmp)}[step]()
+            except (RuntimeError, OSError, ValueError, KeyError, AttributeError) as e:
+                # One failed step must not lose the others: say so in the report and fail at the end.
+                print(f"report: step {step} failed: {e}", file=sys.stderr)
+                report.note(f"step {step}", f"this step failed in the last run: {str(e).splitlines()[0][:300]}")
+                failed.append(step)
             timings[step] = round(time.monotonic() - start, 1)
             report.save()
             report.write_json("timings.json", timings)
     machine.add_end_load(report)
     report.save()
+    return failed
 
 
 def main():
@@ -90,10 +99,12 @@ def main():
         if unknown:
             sys.exit(f"report: unknown step(s) {', '.join(unknown)}; use some of {','.join(STEPS)}")
         report.write_json("mode.json", {"mode": args.mode, "settings": MODES[args.mode]})
-        measure(report, MODES[args.mode], steps)
+        failed = measure(report, MODES[args.mode], steps)
     import render
     render.write(report)
     print(f"report: wrote {os.path.join(report.out, 'REPORT.md')}", file=sys.stderr)
+    if not args.render_only and failed:
+        sys.exit(f"report: step(s) {', '.join(failed)} failed; REPORT.md says so where their data would be")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import re
 import shutil
 import sys
 
-from common import MPI_ENV, ROOT, mpirun, read_csv, write_csv
+from common import MPI_ENV, ROOT, mpirun, write_csv
 
 RATE = re.compile(r"(\d+) images in ([\d.]+) s \(([\d.]+) images/s\)")
 RSS = re.compile(r"maxrss_kb (\d+)")
