@@ -1,5 +1,6 @@
-"""Section 1's measurements: the machine's FMA and copy limits, our current
-forward (`dit bench`), our first version (the first commit with `dit bench`,
+"""Section 1's measurements: the machine's copy bandwidth, our current
+forward on each GEMM backend (`dit bench --gemm openblas,onednn`, which also
+measures the FMA peak), our first version (the first commit with `dit bench`,
 built once into .build-report/), and upstream's model in PyTorch eager fp32,
 bf16 autocast and torch.compile (bench/torch_baseline.py)."""
 import os
@@ -10,18 +11,18 @@ import sys
 
 from common import ROOT, read_csv, write_csv
 
-PEAK_SRC = os.path.join(ROOT, "bench", "report", "machine_peak.c")
+PEAK_SRC = os.path.join(ROOT, "bench", "report", "copy_bandwidth.c")
 CACHE = os.path.join(ROOT, ".build-report")
 RELEASE = ["-c", "release", "-Xswiftc", "-target-cpu", "-Xswiftc", "native"]
 
 
-def machine_peak(report, threads):
+def copy_bandwidth(report, threads):
     report.start("peak.csv")
-    exe = os.path.join(CACHE, "machine_peak")
+    exe = os.path.join(CACHE, "copy_bandwidth")
     os.makedirs(CACHE, exist_ok=True)
     report.run("peak.csv", ["cc", "-O2", "-march=native", "-pthread", PEAK_SRC, "-o", exe], log="peak-build",
-               shown="cc -O2 -march=native -pthread bench/report/machine_peak.c -o machine_peak")
-    _, out, _ = report.run("peak.csv", [exe, str(max(threads))], log="peak", shown=f"machine_peak {max(threads)}")
+               shown="cc -O2 -march=native -pthread bench/report/copy_bandwidth.c -o copy_bandwidth")
+    _, out, _ = report.run("peak.csv", [exe, str(max(threads))], log="peak", shown=f"copy_bandwidth {max(threads)}")
     with open(report.path("peak.csv"), "w") as f:
         f.write(out[out.index("threads,"):])
 
@@ -72,18 +73,18 @@ def build_first(report, allow_build):
     return exe, commit
 
 
-def dit_bench(report, artifact, exe, label, cases, repeats, log):
+def dit_bench(report, artifact, exe, label, cases, repeats, log, engine=()):
     """Runs `dit bench` per (presets, batches, threads) group; 1 thread on the CPU clock, 2 on the wall clock."""
     rows = []
     for presets, batches, threads in cases:
         for t in threads:
             clock = ["--cpu-clock"] if t == 1 else []
             csv_path = report.path(f"logs/{log}.tmp.csv")
-            report.run(artifact, [exe, "bench", "--presets", ",".join(presets), "--batches", ",".join(map(str, batches)),
-                                  "--threads", str(t), "--repeats", str(repeats), *clock, "--csv", csv_path],
+            args = ["--presets", ",".join(presets), "--batches", ",".join(map(str, batches)), "--threads", str(t),
+                    "--repeats", str(repeats), *engine, *clock]
+            report.run(artifact, [exe, "bench", *args, "--csv", csv_path],
                        log=f"{log}-{'-'.join(p.replace('/', '') for p in presets)}-t{t}", timeout=7200,
-                       shown=f"{label} bench --presets {','.join(presets)} "
-                             f"--batches {','.join(map(str, batches))} --threads {t} --repeats {repeats} {' '.join(clock)} --csv …")
+                       shown=f"{label} bench {' '.join(args)} --csv …")
             for r in read_csv(csv_path):
                 r["clock"] = "cpu" if t == 1 else "wall"
                 rows.append(r)
@@ -117,23 +118,39 @@ def torch_runs(report, variants, repeats):
     write_csv(report.path("torch.csv"), ["variant", "preset", "batch", "threads", "median_ms", "gflops", "clock"], rows)
 
 
-def ours(report, cases, first_cases, repeats, first_exe, commit):
+def ours(report, mode, first_exe, commit):
+    """dit.csv: the current build on both GEMM backends (and bf16 where the mode asks), the first version on OpenBLAS."""
     report.start("dit.csv")
-    header = ["version", "preset", "batch", "threads", "median_ms", "gflops", "peak_gflops", "clock"]
-    rows = []
-    for version, exe, label, group in (("current", report.dit, "dit", cases), ("first", first_exe, f"dit@{commit}", first_cases)):
-        if exe is None:
+    header = ["version", "preset", "batch", "threads", "gemm", "precision", "median_ms", "gflops", "peak_gflops",
+              "fma_peak_gflops", "clock"]
+    runs = [("current", report.dit, "dit", mode["bench_cases"], ["--gemm", "openblas,onednn"]),
+            ("current", report.dit, "dit", mode["dit_bf16_cases"], ["--gemm", "onednn", "--precision", "bf16"]),
+            ("first", first_exe, f"dit@{commit}", mode["first_cases"], [])]
+    rows, fma = [], {}
+    for version, exe, label, cases, engine in runs:
+        if exe is None or not cases:
             continue
-        for r in dit_bench(report, "dit.csv", exe, label, group, repeats, f"bench-{version}"):
-            rows.append([version, r["preset"], r["batch"], r["threads"], r["median_ms"], r["gflops"],
-                         r["peak_gflops"], r["clock"]])
-    write_csv(report.path("dit.csv"), header, rows)
+        try:
+            measured = dit_bench(report, "dit.csv", exe, label, cases, mode["repeats"], f"bench-{version}", engine)
+        except RuntimeError as e:
+            report.note("dit.csv", f"`{label} bench {' '.join(engine)}` failed: {str(e).splitlines()[-1][:200]}")
+            continue
+        for r in measured:
+            if "fma_peak_gflops" in r:
+                fma[r["threads"]] = r["fma_peak_gflops"]
+            rows.append([version, r["preset"], r["batch"], r["threads"], r.get("gemm", "openblas"),
+                         r.get("precision", "fp32"), r["median_ms"], r["gflops"], r["peak_gflops"],
+                         r.get("fma_peak_gflops") or fma.get(r["threads"], ""), r["clock"]])
+        write_csv(report.path("dit.csv"), header, rows)
 
 
-def measure(report, mode):
-    machine_peak(report, mode["threads"])
+def measure_dit(report, mode):
+    copy_bandwidth(report, mode["threads"])
     first_exe, commit = build_first(report, mode["build_first"])
-    cases = mode["bench_cases"]
-    ours(report, cases, mode["first_cases"], mode["repeats"], first_exe, commit)
-    torch_runs(report, [("eager fp32", [], cases), ("eager bf16 autocast", ["--precision", "bf16"], mode["bf16_cases"]),
+    ours(report, mode, first_exe, commit)
+
+
+def measure_torch(report, mode):
+    torch_runs(report, [("eager fp32", [], mode["bench_cases"]),
+                        ("eager bf16 autocast", ["--precision", "bf16"], mode["bf16_cases"]),
                         ("torch.compile fp32", ["--compile"], mode["compile_cases"])], mode["repeats"])

@@ -30,7 +30,7 @@ def baseline_rows(report):
     """(variant, case label, ms per image, GFLOP/s, threads) from dit.csv and torch.csv."""
     rows = []
     for r in read_csv(report.path("dit.csv")):
-        rows.append((f"dit-pipe {r['version']}", case_label(r), float(r["median_ms"]) / int(r["batch"]),
+        rows.append((dit_variant(r), case_label(r), float(r["median_ms"]) / int(r["batch"]),
                      float(r["gflops"]), int(r["threads"])))
     for r in read_csv(report.path("torch.csv")):
         rows.append((f"PyTorch {r['variant']}", case_label(r), float(r["median_ms"]) / int(r["batch"]),
@@ -38,8 +38,17 @@ def baseline_rows(report):
     return rows
 
 
+def dit_variant(r):
+    return f"dit-pipe {r['version']} {r['gemm']}" + (" bf16" if r["precision"] == "bf16" else "")
+
+
 def fma_peak(report):
-    return {int(r["threads"]): float(r["fma_gflops"]) for r in read_csv(report.path("peak.csv"))}
+    """The FMA peak per thread count, as `dit bench` measured it (best over its runs)."""
+    best = {}
+    for r in read_csv(report.path("dit.csv")):
+        if r["fma_peak_gflops"]:
+            best[int(r["threads"])] = max(best.get(int(r["threads"]), 0.0), float(r["fma_peak_gflops"]))
+    return best
 
 
 def grouped(ax, rows, value, ylabel, log=False):
@@ -77,7 +86,7 @@ def baseline_peak(report):
         return None
     fig, ax = plt.subplots(figsize=(11, 4.5))
     grouped(ax, rows, lambda r: 100 * r[3] / (peak[r[4]]), "% of measured FMA peak")
-    ax.set_title("GFLOP/s as % of the machine's FMA peak at the same thread count (machine_peak)")
+    ax.set_title("GFLOP/s as % of the FMA peak at the same thread count (dit bench)")
     return save(fig, report, "baseline_peak.png")
 
 
@@ -109,10 +118,10 @@ def profile_ops(report):
 
 
 def roofline(report):
-    rows, peak = read_csv(report.path("profile.csv")), read_csv(report.path("peak.csv"))
-    if not rows or not peak:
+    rows, peak, fma = read_csv(report.path("profile.csv")), read_csv(report.path("peak.csv")), fma_peak(report)
+    if not rows or not peak or not fma:
         return None
-    limits = {int(p["threads"]): (float(p["fma_gflops"]), float(p["copy_gbs"])) for p in peak}
+    limits = {int(p["threads"]): (fma[int(p["threads"])], float(p["copy_gbs"])) for p in peak if int(p["threads"]) in fma}
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     threads = sorted({int(r["threads"]) for r in rows})
     for t in threads:

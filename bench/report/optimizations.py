@@ -2,6 +2,7 @@
 (`dit bench --kernels`, one process), OpenBLAS's worker spin on and off, and
 the recorded history (docs/performance.md's tables and its dropped
 experiments, quoted with the commands written there)."""
+import csv
 import os
 import re
 
@@ -27,7 +28,7 @@ def kernels(report, threads, repeats):
 
 
 def thread_timeout(report, repeats, rounds):
-    """S/2 batch 1 on 2 threads with OpenBLAS's default worker spin (2^28 cycles) and with dit's 2^4, alternated."""
+    """S/2 batch 1 on 2 threads, OpenBLAS backend, with its default worker spin (2^28 cycles) and dit's 2^4, alternated."""
     report.start("thread_timeout.csv")
     rows = []
     for i in range(rounds):
@@ -35,11 +36,11 @@ def thread_timeout(report, repeats, rounds):
                            ("dit's setting (OPENBLAS_THREAD_TIMEOUT=4)", {"OPENBLAS_THREAD_TIMEOUT": "4"})):
             tmp = report.path("logs/tt.tmp.csv")
             report.run("thread_timeout.csv", [report.dit, "bench", "--presets", "S/2", "--batches", "1", "--threads", "2",
-                                              "--repeats", str(repeats), "--csv", tmp], env=env,
+                                              "--gemm", "openblas", "--repeats", str(repeats), "--csv", tmp], env=env,
                        log=f"thread-timeout-{env['OPENBLAS_THREAD_TIMEOUT']}-{i}",
-                       shown=f"dit bench --presets S/2 --batches 1 --threads 2 --repeats {repeats}")
+                       shown=f"dit bench --presets S/2 --batches 1 --threads 2 --gemm openblas --repeats {repeats}")
             with open(tmp) as f:
-                ms = f.read().splitlines()[1].split(",")[3]
+                ms = next(csv.DictReader(f))["median_ms"]
             os.remove(tmp)
             rows.append([i, label, ms])
     write_csv(report.path("thread_timeout.csv"), ["round", "setting", "median_ms"], rows)

@@ -13,6 +13,7 @@ from make_random_checkpoint import PRESETS  # noqa: E402  (depth, hidden, heads)
 
 LINE = re.compile(r"^(\S.*?)\s+(-?[\d.]+)\s+(-?[\d.]+)%\s*([\d.]*)\s*$")
 HEAD = re.compile(r"([\d.]+) ms per forward")
+ENGINE = re.compile(r"batch \d+, (.*?): [\d.]+ ms per forward")
 
 
 def shape(preset, batch, input_size=32):
@@ -43,13 +44,15 @@ def op_bytes(op, s):
 
 
 def parse_profile(text):
+    """(ms per forward, the GEMM backend and precision it names, [(op, ms, share %, GFLOP/s)])."""
     wall = float(HEAD.search(text).group(1))
+    engine = ENGINE.search(text)
     ops = []
     for line in text.splitlines():
         m = LINE.match(line)
         if m and not line.startswith("op "):
             ops.append((m.group(1).strip(), float(m.group(2)), float(m.group(3)), m.group(4)))
-    return wall, ops
+    return wall, engine.group(1) if engine else "", ops
 
 
 def forward_profiles(report, cases, repeats):
@@ -61,14 +64,14 @@ def forward_profiles(report, cases, repeats):
                                                "--threads", str(threads), "--repeats", str(repeats), *clock],
                                log=f"profile-{preset.replace('/', '')}-b{batch}-t{threads}", timeout=3600,
                                shown=f"dit profile --preset {preset} --batch {batch} --threads {threads} --repeats {repeats} {' '.join(clock)}")
-        wall, ops = parse_profile(out)
+        wall, engine, ops = parse_profile(out)
         s = shape(preset, batch)
         for name, ms, share, gflops in ops:
             b = op_bytes(name, s)
-            rows.append([preset, batch, threads, "cpu" if clock else "wall", wall, name, ms, share, gflops,
+            rows.append([preset, batch, threads, "cpu" if clock else "wall", engine, wall, name, ms, share, gflops,
                          b if b is not None else ""])
-    write_csv(report.path("profile.csv"), ["preset", "batch", "threads", "clock", "forward_ms", "op", "ms", "share_pct",
-                                            "gflops", "bytes"], rows)
+    write_csv(report.path("profile.csv"), ["preset", "batch", "threads", "clock", "engine", "forward_ms", "op", "ms",
+                                            "share_pct", "gflops", "bytes"], rows)
 
 
 def dump_io(report, steps):

@@ -67,12 +67,12 @@ def machine_block(d, r):
     mode = r.read_json("mode.json") or {}
     d.section("Machine")
     d.table(["", ""], [(x["key"], x["value"]) for x in rows]
-            + [(f"measured FMA peak, {p['threads']} thread(s)", f"{p['fma_gflops']} GFLOP/s ({p['lanes']}-lane FMA)")
-               for p in peak]
+            + [(f"measured FMA peak, {t} thread(s)", f"{g:.1f} GFLOP/s") for t, g in sorted(figures.fma_peak(r).items())]
             + [(f"measured copy bandwidth, {p['threads']} thread(s)", f"{p['copy_gbs']} GB/s") for p in peak]
             + [("report mode", mode.get("mode", "?"))])
     d.commands("machine.csv", "peak.csv")
-    d.add("The FMA peak and copy bandwidth are timed per thread on its own CPU clock (bench/report/machine_peak.c), "
+    d.add("The FMA peak (`dit bench`, section 1's commands) and the copy bandwidth (bench/report/copy_bandwidth.c) "
+          "are timed per thread on its own CPU clock, "
           "so other load lowers neither; every other time is wall clock unless its table says `cpu` (the calling "
           "thread's CPU time, used for 1-thread runs so that other jobs on the shared cores do not count). "
           "Load averages above the number of cores mean other jobs shared the machine during wall-clock runs.", "")
@@ -85,48 +85,51 @@ def baseline(d, r):
           "(`dit bench`); PyTorch runs tools/dit_reference.py's upstream DiT (`bench/torch_baseline.py`). "
           "GFLOP/s counts every GEMM, attention's two per head included, for both.", "")
     ours, torch = read_csv(r.path("dit.csv")), read_csv(r.path("torch.csv"))
-    peak = {int(p["threads"]): float(p["fma_gflops"]) for p in read_csv(r.path("peak.csv"))}
+    peak = figures.fma_peak(r)
     key = lambda x: (x["preset"], x["batch"], x["threads"])
-    cur = {key(x): x for x in ours if x["version"] == "current"}
-    first = {key(x): x for x in ours if x["version"] == "first"}
-    variants = list(dict.fromkeys(x["variant"] for x in torch))
-    tv = {(x["variant"],) + key(x): x for x in torch}
-    header = ["preset", "batch", "threads", "clock", "dit-pipe now ms/img", "GFLOP/s", "% FMA peak", "first ms/img"]
-    header += [f"PyTorch {v} ms/img" for v in variants] + ["now vs eager fp32", "now vs first"]
+    variants = list(dict.fromkeys([figures.dit_variant(x) for x in ours] + [f"PyTorch {x['variant']}" for x in torch]))
+    ms = {(figures.dit_variant(x),) + key(x): float(x["median_ms"]) / int(x["batch"]) for x in ours}
+    ms.update({(f"PyTorch {x['variant']}",) + key(x): float(x["median_ms"]) / int(x["batch"]) for x in torch})
+    clock = {key(x): x["clock"] for x in ours}
+    cases = list(dict.fromkeys(key(x) for x in ours))
+    fp32_now = [v for v in variants if v.startswith("dit-pipe current") and not v.endswith("bf16")]
+    best = {k: min((ms[(v,) + k], v) for v in fp32_now if (v,) + k in ms) for k in cases
+            if any((v,) + k in ms for v in fp32_now)}
     rows = []
-    for k, c in cur.items():
-        per = lambda x: float(x["median_ms"]) / int(x["batch"]) if x else None
-        f = first.get(k)
-        row = [k[0], k[1], k[2], c["clock"], f"{per(c):.1f}", c["gflops"], f"{100 * float(c['gflops']) / peak[int(k[2])]:.1f} %",
-               f"{per(f):.1f}" if f else "—"]
-        row += [f"{per(tv[(v,) + k]):.1f}" if (v,) + k in tv else "—" for v in variants]
-        eager = tv.get(("eager fp32",) + k)
-        row += [ratio(per(eager), per(c)) if eager else "—", ratio(per(f), per(c)) if f else "—"]
+    for k in cases:
+        row = [k[0], k[1], k[2], clock[k]] + [f"{ms[(v,) + k]:.1f}" if (v,) + k in ms else "—" for v in variants]
+        b = best.get(k)
+        row.append(f"{100 * _gflops(ours, k, b[1]) / peak[int(k[2])]:.1f} %" if b and int(k[2]) in peak else "—")
         rows.append(row)
-    d.table(header, rows)
-    d.add("Ratios are the other program's time over ours (above 1: dit-pipe is faster).", "")
+    d.add("Milliseconds per image:", "")
+    d.table(["preset", "batch", "threads", "clock"] + variants + ["best fp32 now, % FMA peak"], rows)
     claims = []
     for v in variants:
-        vals = [float(tv[(v,) + k]["median_ms"]) / float(c["median_ms"]) for k, c in cur.items() if (v,) + k in tv]
+        if v in fp32_now:
+            continue
+        vals = [ms[(v,) + k] / best[k][0] for k in best if (v,) + k in ms]
         if vals:
-            claims.append(f"- dit-pipe now against PyTorch {v}: {spread(vals)}.")
-    vals = [float(first[k]["median_ms"]) / float(c["median_ms"]) for k, c in cur.items() if k in first]
-    if vals:
-        claims.append(f"- dit-pipe now against its first version: {spread(vals)}.")
+            claims.append(f"- {v} over dit-pipe now (best fp32 backend per case): {spread(vals)}.")
+    for a, b in (("dit-pipe current openblas", "dit-pipe current onednn"),):
+        vals = [ms[(a,) + k] / ms[(b,) + k] for k in cases if (a,) + k in ms and (b,) + k in ms]
+        if vals:
+            claims.append(f"- {a} over {b}: {spread(vals)}.")
+    d.add("Ratios are the other variant's time over ours (above 1: dit-pipe now is faster).", "")
     core = next((x["value"] for x in read_csv(r.path("machine.csv")) if x["key"] == "OpenBLAS core"), "?")
     mm = torch_mm_peaks(r)
     for t, g in sorted(mm.items()):
-        sg = [float(c["peak_gflops"]) for k, c in cur.items() if int(k[2]) == t]
+        sg = {b: max(float(x["peak_gflops"]) for x in ours if x["version"] == "current" and x["gemm"] == b
+                     and x["precision"] == "fp32" and int(x["threads"]) == t)
+              for b in ("openblas", "onednn") if any(x["gemm"] == b and int(x["threads"]) == t for x in ours)}
         if sg:
-            claims.append(f"- GEMM libraries on {t} thread(s), DiT-XL/2 block shapes at M = 2048: OpenBLAS (core "
-                          f"{core}) {max(sg):.1f} GFLOP/s in `dit bench`, torch.mm {g:.1f} GFLOP/s in "
-                          f"`bench/torch_baseline.py`: torch.mm is {ratio(g, max(sg))} as fast.")
-    pct = [100 * float(c["gflops"]) / peak[int(k[2])] for k, c in cur.items()]
+            claims.append(f"- GEMM libraries on {t} thread(s), DiT-XL/2 block shapes at M = 2048 (`dit bench`'s sgemm "
+                          f"peak, `bench/torch_baseline.py`'s torch.mm): " +
+                          ", ".join(f"{b}{' (core ' + core + ')' if b == 'openblas' else ''} {v:.1f} GFLOP/s"
+                                    for b, v in sg.items()) + f", torch.mm {g:.1f} GFLOP/s" +
+                          "".join(f"; torch.mm / {b} = {ratio(g, v)}" for b, v in sg.items()) + ".")
+    pct = [100 * _gflops(ours, k, v) / peak[int(k[2])] for k, (_, v) in best.items() if int(k[2]) in peak]
     if pct:
-        claims.append(f"- dit-pipe's forward reaches {min(pct):.1f}–{max(pct):.1f} % of the measured FMA peak; "
-                      f"the in-process OpenBLAS sgemm peak that `dit bench` measures is "
-                      f"{min(float(c['peak_gflops']) / peak[int(k[2])] for k, c in cur.items()) * 100:.1f}–"
-                      f"{max(float(c['peak_gflops']) / peak[int(k[2])] for k, c in cur.items()) * 100:.1f} % of it.")
+        claims.append(f"- dit-pipe now (best fp32 backend) reaches {min(pct):.1f}–{max(pct):.1f} % of the measured FMA peak.")
     d.add(*claims, "")
     d.commands("dit.csv", "torch.csv")
     d.notes("first", "torch.csv")
@@ -140,10 +143,10 @@ def profile(d, r):
           "and around the embedders and the final layer. Bytes per op are each operand read or written once "
           "(float32; weights, inputs, outputs), so the GB/s are lower bounds on the traffic.", "")
     rows = read_csv(r.path("profile.csv"))
-    cases = list(dict.fromkeys((x["preset"], x["batch"], x["threads"], x["clock"], x["forward_ms"]) for x in rows))
+    cases = list(dict.fromkeys((x["preset"], x["batch"], x["threads"], x["clock"], x["forward_ms"], x["engine"]) for x in rows))
     for c in cases:
-        ops = [x for x in rows if (x["preset"], x["batch"], x["threads"], x["clock"], x["forward_ms"]) == c]
-        d.add(f"**{c[0]} batch {c[1]}, {c[2]} thread(s), {c[3]} clock: {float(c[4]):.1f} ms per forward**", "")
+        ops = [x for x in rows if (x["preset"], x["batch"], x["threads"], x["clock"], x["forward_ms"], x["engine"]) == c]
+        d.add(f"**{c[0]} batch {c[1]}, {c[2]} thread(s), {c[3]} clock ({c[5]}): {float(c[4]):.1f} ms per forward**", "")
         d.table(["op", "ms / forward", "share", "GFLOP/s", "GB/s"],
                 [(x["op"], x["ms"], f"{x['share_pct']} %", x["gflops"] or "",
                   f"{float(x['bytes']) / float(x['ms']) / 1e6:.1f}" if x["bytes"] and float(x["ms"]) > 0 else "") for x in ops])
@@ -203,12 +206,14 @@ def optimizations(d, r):
                   "OpenBLAS's default (wall clock on 2 threads: the machine block's load average applies).", "")
         d.commands("thread_timeout.csv")
     ours = read_csv(r.path("dit.csv"))
-    first = {(x["preset"], x["batch"], x["threads"]): x for x in ours if x["version"] == "first"}
-    vals = [(k, float(first[k]["median_ms"]) / float(x["median_ms"])) for x in ours if x["version"] == "current"
-            for k in [(x["preset"], x["batch"], x["threads"])] if k in first]
-    if vals:
-        d.add("**First version to now, whole forward** (section 1's runs): " +
-              "; ".join(f"{k[0]} b{k[1]} t{k[2]} {v:.2f}×" for k, v in vals) + ".", "")
+    first = {(x["preset"], x["batch"], x["threads"]): float(x["median_ms"]) for x in ours if x["version"] == "first"}
+    for gemm in ("openblas", "onednn"):
+        vals = [(k, first[k] / float(x["median_ms"])) for x in ours
+                if x["version"] == "current" and x["gemm"] == gemm and x["precision"] == "fp32"
+                for k in [(x["preset"], x["batch"], x["threads"])] if k in first]
+        if vals:
+            d.add(f"**First version (OpenBLAS) to now on {gemm}, whole forward** (section 1's runs, first's time over "
+                  "now's): " + "; ".join(f"{k[0]} b{k[1]} t{k[2]} {v:.2f}×" for k, v in vals) + ".", "")
     h = r.read_json("history.json") or {}
     for t in h.get("optimisations", []):
         d.add(f"**Recorded history** (quoted from {h['source']}, section \"{t['heading']}\"; measured on the machine "
@@ -350,6 +355,11 @@ def results(d, r):
     d.picture("results_quality.png", "quality against steps per sampler", "quality")
 
 
+def _gflops(ours, k, variant):
+    return next(float(x["gflops"]) for x in ours if figures.dit_variant(x) == variant
+                and (x["preset"], x["batch"], x["threads"]) == k)
+
+
 def torch_mm_peaks(r):
     """torch.mm GFLOP/s per thread count, as bench/torch_baseline.py printed it (best over its runs)."""
     import glob
@@ -390,10 +400,10 @@ def write(report):
           "by hand; each table and plot names the command that produced it. Regenerate with `make report` "
           "(`REPORT=full` adds XL/2 batch 8 and longer runs; `REPORT=smoke` is a quick check).", "")
     if timings:
-        order = ["machine", "baseline", "profile", "optimizations", "design", "results"]
+        order = ["machine", "dit", "torch", "profile", "optimizations", "design", "results"]
         d.add("Measurement time per section: " + ", ".join(f"{k} {timings[k]:.0f} s" for k in order if k in timings)
               + f"; {sum(timings.values()) / 60:.1f} min in all.", "")
-    for step in ("machine", "baseline", "profile", "optimizations", "design", "results"):
+    for step in ("machine", "dit", "torch", "profile", "optimizations", "design", "results"):
         d.notes(f"step {step}")
     machine_block(d, report)
     baseline(d, report)

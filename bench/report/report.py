@@ -22,7 +22,7 @@ ALL, B1_8 = ["S/2", "B/2", "XL/2"], [1, 8]
 MODES = {
     # A couple of minutes: every step runs, on the smallest shapes.
     "smoke": dict(threads=[1, 2], repeats=1, build_first=False,
-                  bench_cases=[(["S/2"], [1], [1, 2])], first_cases=[(["S/2"], [1], [1, 2])], bf16_cases=[(["S/2"], [1], [1])], compile_cases=[],
+                  bench_cases=[(["S/2"], [1], [1, 2])], first_cases=[(["S/2"], [1], [1, 2])], dit_bf16_cases=[(["S/2"], [1], [1])], bf16_cases=[(["S/2"], [1], [1])], compile_cases=[],
                   profile_cases=[("S/2", 1, 1)], profile_repeats=1, dump_steps=10,
                   kernel_repeats=1, timeout_repeats=3, timeout_rounds=1,
                   pipeline_steps=2, pipeline_images=4, sim_stages=[2, 4], sim_steps=2, sim_block=0.01),
@@ -30,6 +30,7 @@ MODES = {
     "default": dict(threads=[1, 2], repeats=3, build_first=True,
                     bench_cases=[(["S/2", "B/2"], B1_8, [1, 2]), (["XL/2"], [1], [1, 2])],
                     first_cases=[(["S/2", "B/2"], B1_8, [1]), (["XL/2"], [1], [1])],
+                    dit_bf16_cases=[(["S/2"], B1_8, [1, 2])],
                     bf16_cases=[(["S/2", "B/2"], B1_8, [1, 2]), (["XL/2"], [1], [1, 2])],
                     compile_cases=[(["S/2"], [1], [1, 2])],
                     profile_cases=[("S/2", 1, 1), ("B/2", 1, 1), ("XL/2", 1, 1), ("S/2", 8, 2)], profile_repeats=2,
@@ -37,14 +38,14 @@ MODES = {
                     pipeline_steps=10, pipeline_images=8, sim_stages=[2, 4, 8, 28], sim_steps=5, sim_block=0.05),
     # Adds XL/2 batch 8 and longer runs.
     "full": dict(threads=[1, 2], repeats=5, build_first=True,
-                 bench_cases=[(ALL, B1_8, [1, 2])], first_cases=[(ALL, B1_8, [1, 2])], bf16_cases=[(ALL, B1_8, [1, 2])],
+                 bench_cases=[(ALL, B1_8, [1, 2])], first_cases=[(ALL, B1_8, [1, 2])], dit_bf16_cases=[(ALL, B1_8, [1, 2])], bf16_cases=[(ALL, B1_8, [1, 2])],
                  compile_cases=[(["S/2", "B/2"], B1_8, [1, 2])],
                  profile_cases=[("S/2", 1, 1), ("B/2", 1, 1), ("XL/2", 1, 1), ("XL/2", 8, 1), ("S/2", 8, 2)],
                  profile_repeats=3, dump_steps=250, kernel_repeats=5, timeout_repeats=9, timeout_rounds=3,
                  pipeline_steps=20, pipeline_images=8, sim_stages=[2, 4, 8, 16, 28], sim_steps=10, sim_block=0.05),
 }
 
-STEPS = ["machine", "baseline", "profile", "optimizations", "design", "results"]
+STEPS = ["machine", "dit", "torch", "profile", "optimizations", "design", "results"]
 
 
 def measure(report, mode, steps):
@@ -63,7 +64,8 @@ def measure(report, mode, steps):
             report.notes.pop(f"step {step}", None)
             try:
                 {"machine": lambda: machine.measure(report),
-                 "baseline": lambda: baseline.measure(report, mode),
+                 "dit": lambda: baseline.measure_dit(report, mode),
+                 "torch": lambda: baseline.measure_torch(report, mode),
                  "profile": lambda: profiling.measure(report, mode),
                  "optimizations": lambda: optimizations.measure(report, mode),
                  "design": lambda: design.measure(report, mode),
