@@ -27,7 +27,9 @@ struct ReportCommand: ParsableCommand {
         var t = RankTrace()
         for e in events {
             let name = e["name"] as? String ?? ""
-            if name == "dit_run", let a = e["args"] as? [String: Int] {
+            // The args mix integers with strings (the GEMM backend): read the integers.
+            if name == "dit_run", let args = e["args"] as? [String: Any] {
+                let a = args.compactMapValues { $0 as? Int }
                 t.rank = a["rank"] ?? 0; t.stage = a["stage"] ?? 0; t.images = a["images"] ?? 0
                 t.steps = a["steps"] ?? 0; t.microbatches = a["microbatches"] ?? 0; t.stages = a["stages"] ?? 1
             } else if e["ph"] as? String == "X" {
