@@ -1,5 +1,6 @@
 # dit-pipe: `make demo` builds and generates digits with the shipped model;
 # `make test` runs every test. Both install what they need first.
+# `make report` measures and writes docs/report (REPORT=smoke|default|full).
 CPU ?= native
 # Kernels with 16-lane tiles are compiled in (-D AVX512) when the target CPU
 # has AVX-512: by default when building natively on such a CPU; set AVX512=1
@@ -9,7 +10,10 @@ ISA_FLAGS = $(if $(AVX512),-Xswiftc -DAVX512)
 RELEASE_FLAGS = -c release -Xswiftc -target-cpu -Xswiftc $(CPU) $(ISA_FLAGS)
 DIT = .build/release/dit
 
-.PHONY: setup build release demo test test-swift test-cli clean
+REPORT ?= default
+REPORT_OUT ?= docs/report
+
+.PHONY: setup build release demo test test-swift test-cli report clean
 
 setup:
 	bash scripts/setup.sh
@@ -37,6 +41,11 @@ test-cli: release
 	DIT=$(DIT) bash scripts/test-dump.sh
 
 test: test-swift test-cli
+
+# Benchmarks → docs/report/REPORT.md, CSVs and PNGs (bench/report/README.md).
+report: release
+	bash bench/report/setup.sh
+	python3 bench/report/report.py --mode $(REPORT) --out $(REPORT_OUT) --dit $(DIT)
 
 clean:
 	rm -rf .build out

@@ -5,7 +5,9 @@ thread counts, random weights, median of N timed forwards after warm-up.
 The model is tools/dit_reference.py's DiT (upstream state_dict layout and
 numerics). Its attention is swapped for F.scaled_dot_product_attention, which
 is what upstream's timm `Attention` runs (fused_attn) on current timm; pass
---attention explicit for the matmul/softmax/matmul form instead.
+--attention explicit for the matmul/softmax/matmul form instead. --precision
+bf16 runs the forward under torch.autocast("cpu", dtype=torch.bfloat16);
+--compile times torch.compile(model) after its compilation (the warm-up).
 
     python3 bench/torch_baseline.py --presets S/2,B/2,XL/2 --batches 1,2,8 --threads 1,2 --csv out/torch.csv
 """
@@ -83,6 +85,9 @@ def main():
     ap.add_argument("--attention", choices=["sdpa", "explicit"], default="sdpa")
     ap.add_argument("--cpu-clock", action="store_true",
                     help="this thread's CPU time instead of the wall clock (robust to load; only with --threads 1)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: bfloat16 autocast (CPU), weights kept in float32")
+    ap.add_argument("--compile", action="store_true", help="time torch.compile(model) (compiled during warm-up)")
     ap.add_argument("--csv")
     args = ap.parse_args()
     if args.cpu_clock:
@@ -104,13 +109,17 @@ def main():
             model = ref.DiT(c).eval()
             for p in model.parameters():
                 torch.nn.init.uniform_(p, -0.02, 0.02)
+            run = torch.compile(model) if args.compile else model
             for n in threads:
                 torch.set_num_threads(n)
                 for b in batches:
                     x = torch.randn(b, c.in_channels, c.input_size, c.input_size)
                     t = torch.randint(0, 1000, (b,))
                     y = torch.randint(0, c.num_classes, (b,))
-                    ms = median_ms(lambda: model(x, t, y), args.repeats, args.warmup)
+                    def forward():
+                        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+                            return run(x, t, y)
+                    ms = median_ms(forward, args.repeats, max(args.warmup, 1 if args.compile else 0))
                     gflops = forward_flops(c, b) / ms / 1e6
                     label = name.strip().replace("DiT-", "")
                     print(f"{label:<8} {b:5d} {n:7d} {ms:11.1f} {ms / b:10.1f} {gflops:9.1f}", flush=True)
