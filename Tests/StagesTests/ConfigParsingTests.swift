@@ -20,7 +20,7 @@ final class ConfigParsingTests: XCTestCase {
         XCTAssertEqual(error("dump: out.h5\n"),
                        "config key dump (line 1): expected a mapping of keys (path, steps, images, points, compress), got 'out.h5'")
         XCTAssertTrue(error("dump:\n  steps: all\n").contains("dump.path: required"))
-        XCTAssertTrue(error("cfg_sacle: 4\n").hasPrefix("unknown config key 'cfg_sacle' (line 1); known keys: cfg_scale, checkpoint, chunk_images"))
+        XCTAssertTrue(error("cfg_sacle: 4\n").hasPrefix("unknown config key 'cfg_sacle' (line 1); known keys: cfg_parallel, cfg_scale, checkpoint, chunk_images"))
         XCTAssertEqual(error("guidance: some\n"), "config key guidance (line 1): expected upstream or all-channels, got 'some'")
     }
 
