@@ -113,8 +113,8 @@ expect_error "config stages ≠ world size" "= 4 but mpirun started 3" "$D" -- \
 
 echo "== few-step samplers: named errors, z-only noise, the timesteps a run takes"
 expect_error "unknown timestep spacing" "timestep_spacing: 'cosine' is not a spacing; use linspace, leading, trailing" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --timestep-spacing cosine
-expect_error "dpm-solver++ steps > 1000" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 1001
-expect_error "dpm-solver++ steps < 1" "steps: must be in 1...1000" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 0
+expect_error "dpm-solver++ steps > 1000" "steps: must be from 1 to 1000" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 1001
+expect_error "dpm-solver++ steps < 1" "steps: must be from 1 to 1000" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --steps 0
 expect_error "dpm-solver++ with respacing" "respacing: .* not with sampler dpm-solver\+\+" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --respacing ddim10
 expect_error "dpm-solver++ with eta" "eta: .* not with sampler dpm-solver\+\+" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --eta 0.5
 expect_error "dpm-solver++ with clip_denoised" "clip_denoised: .* not with sampler dpm-solver\+\+" "$D" -- $DIT "${S[@]}" --sampler dpm-solver++ --clip-denoised
