@@ -370,7 +370,7 @@ import json, sys; p = json.load(sys.stdin); assert p['threads'] == 2 and p['worl
 DIT=$DIT timeout 120 bash scripts/launch.sh experiments/digits-4stages.yaml --stages 2 --steps 2 --output-dir $T/launch --quiet \
   && [ -f $T/launch/samples.h5 ] && ok "scripts/launch.sh passes --stages 2 on to the rank count" || bad "launch.sh --stages"
 printf 'PK\003\004rest of a zip' >$T/model.pt
-expect_error "a PyTorch checkpoint is recognised" "a PyTorch checkpoint \(torch.save zip archive\), not safetensors; convert it with .python3 tools/convert_checkpoint.py" "" -- $DIT inspect $T/model.pt
+expect_error "a PyTorch checkpoint is recognised" "PyTorch (file|checkpoint).*not safetensors; convert it with.*tools/convert_checkpoint.py" "" -- $DIT inspect $T/model.pt
 if $DIT vae-decode --vae $FX/vae-tiny.safetensors --input $T/vae1/samples.h5 --output $T/vae1/dec.h5 2>/dev/null && python3 -c "
 import h5py, numpy as np
 assert np.array_equal(h5py.File('$T/vae1/samples.h5')['images'][:], h5py.File('$T/vae1/dec.h5')['out'][:])"; then
@@ -418,7 +418,7 @@ for sig in INT TERM; do
     ok "SIG$sig to mpirun: every rank stopped in ${elapsed}s, rc $rc, nothing written"
   else bad "SIG$sig to mpirun" "rc $rc after ${elapsed}s: $(tail -3 $T/sig.log)"; fi
 done
-expect_error "ranks with different BLAS threads are refused" "ranks differ in BLAS threads \(rank 0 on [^:]*: 1; rank 1 on [^:]*: 2\)" "$T/het" -- \
+expect_error "ranks with different BLAS threads are refused" "ranks differ in (BLAS threads|GEMM backend) \(rank 0 on [^;]*1 thread[^;]*; rank 1 on [^)]*2 threads?\)" "$T/het" -- \
   timeout 60 mpirun --bind-to none -x OPENBLAS_NUM_THREADS=1 -np 1 $DIT sample --checkpoint $CK --steps 2 --classes 1,2 --stages 2 --output-dir $T/het : \
   -np 1 env OPENBLAS_NUM_THREADS=2 $DIT sample --checkpoint $CK --steps 2 --classes 1,2 --stages 2 --output-dir $T/het
 expect_error "mismatched configs across ranks" "ranks disagree on the run config" "$T/mm" -- \
