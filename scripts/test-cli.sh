@@ -280,7 +280,7 @@ f = h5py.File(sys.argv[1]); a = f.attrs
 assert a["steps"] == 25 and isinstance(a["steps"], np.integer), a["steps"]
 assert a["cfg_scale"] == 2.5 and isinstance(a["cfg_scale"], np.floating), a["cfg_scale"]
 assert a["eta"] == 0.0 and a["clip_denoised"] == 0 and a["seed"] == 0 and a["rng"] == "default", dict(a)
-assert a["sampler"] == "ddim" and a["respacing"] == "ddim25" and a["precision"] == "float32" and a["layout"] == "NCHW"
+assert a["sampler"] == "ddim" and a["respacing"] == "ddim25" and a["precision"] == "fp32" and a["layout"] == "NCHW"
 assert a["checkpoint_sha256"] == sys.argv[3], a["checkpoint_sha256"]
 assert a["format"] == "dit-pipe samples" and a["program_version"] and a["samples"] == "pixels"
 assert list(f["labels"][:]) == [3, 1] and f["labels"].dtype == np.int64
