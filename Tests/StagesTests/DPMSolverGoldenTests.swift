@@ -50,15 +50,7 @@ final class DPMSolverGoldenTests: XCTestCase {
             let file = try SafeTensorsFile(path: Fixtures.path(name))
             let meta = file.metadata
             let ckpt = try Checkpoint(path: Fixtures.path(meta["model"]!))
-            var run = RunConfig()
-            run.checkpoint = ckpt.path
-            run.sampler = meta["sampler"]!
-            run.steps = Int(meta["steps"]!)!
-            run.timestepSpacing = meta["timestep_spacing"]
-            run.cfgScale = Double(meta["cfg_scale"]!)!
-            run.guidance = GuidanceMode(rawValue: meta["guidance"]!)!
-            run.classes = try file.integers("y").map { Int($0) }
-            run.microbatchSize = 2
+            let run = try Fixtures.run(of: file, checkpoint: ckpt)
             let plan = try SamplingPlan(run: run, model: ckpt.config)
             // The fixture has z only: a deterministic sampler must not ask for more.
             let noise = try FileNoise(path: Fixtures.path(name), images: run.classes.count, imageShape: plan.imageShape,

@@ -116,16 +116,7 @@ final class ParallelLayoutTests: XCTestCase {
             let file = try SafeTensorsFile(path: Fixtures.path(name))
             let meta = file.metadata
             let ckpt = try Checkpoint(path: Fixtures.path(meta["model"]!))
-            var run = RunConfig()
-            run.checkpoint = ckpt.path
-            run.sampler = meta["sampler"]!
-            run.steps = Int(meta["steps"]!)!
-            run.respacing = meta["respacing"]
-            run.eta = Double(meta["eta"]!)!
-            run.cfgScale = Double(meta["cfg_scale"]!)!
-            run.guidance = GuidanceMode(rawValue: meta["guidance"]!)!
-            run.classes = try file.integers("y").map { Int($0) }
-            run.microbatchSize = 2
+            var run = try Fixtures.run(of: file, checkpoint: ckpt)
             let plan = try SamplingPlan(run: run, model: ckpt.config)
             let noise = { try FileNoise(path: Fixtures.path(name), images: run.classes.count, imageShape: plan.imageShape, steps: plan.steps) as NoiseSource }
             let reference = try file.tensor("samples").array
