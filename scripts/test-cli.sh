@@ -332,7 +332,7 @@ assert rows[-1]['event'] == 'done' and rows[-1]['images_done'] == 2 and all('eta
   --output-dir $T/int --progress-interval 0 >$T/int.log 2>&1 &
 mp=$!
 for _ in $(seq 100); do grep -q "dit: step 2/" $T/int.log 2>/dev/null && break; sleep 0.2; done
-kill -INT $mp; wait $mp
+kill -INT $(pgrep -P $mp); wait $mp   # mpirun itself (timeout would pass a second SIGINT on to its group: mpirun then kills at once)
 if python3 - $T/int <<'PY'
 import sys, json
 for r in (0, 1):

@@ -142,5 +142,5 @@ struct BulkSampler {
         try AtomicFile.write(try encoder.encode(mine), to: path)
     }
 
-    func log(_ line: String) { if progress.talks { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+    func log(_ line: String) { if progress.talks { Stderr.write(line + "\n") } }
 }

@@ -87,9 +87,9 @@ extension MPIWorld {
         if !allowHeterogeneous { throw first }
         if rank == 0 {
             for d in differences {
-                FileHandle.standardError.write(Data("dit: warning (--allow-heterogeneous): \(d.difference)\n".utf8))
+                Stderr.write("dit: warning (--allow-heterogeneous): \(d.difference)\n")
             }
-            FileHandle.standardError.write(Data("dit: warning: outputs may differ in the last bits from a run on one host\n".utf8))
+            Stderr.write("dit: warning: outputs may differ in the last bits from a run on one host\n")
         }
     }
 }

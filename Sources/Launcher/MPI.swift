@@ -28,6 +28,18 @@ final class MPIWorld {
     var deadline = PeerDeadline()
     private(set) var watchdog: Watchdog?
     private var guardPipe: Int32?
+    /// What a rank leaves behind when the job ends early (its trace so far):
+    /// run at SIGINT/SIGTERM (the watchdog's thread), in `abort`, from
+    /// whichever thread aborts, and by the failing command itself. Each
+    /// call saves the state of that moment; `nil` once the run is over.
+    var lastWords: (() -> Void)? {
+        get { lastWordsLock.withLock { _lastWords } }
+        set { lastWordsLock.withLock { _lastWords = newValue } }
+    }
+    private var _lastWords: (() -> Void)?
+    private let lastWordsLock = NSLock()
+
+    func sayLastWords() { lastWords?() }
 
     private init() {
         let env = ProcessInfo.processInfo.environment
@@ -54,7 +66,11 @@ final class MPIWorld {
     /// Starts the deadline on every wait and the SIGINT/SIGTERM handling.
     func startWatchdog(peerTimeout: Double?) {
         deadline.fixed = peerTimeout
-        watchdog = Watchdog { [unowned self] what in self.abort(what, linger: 2) }
+        // mpirun closes our stderr pipe before it signals the ranks: a
+        // progress line must not kill the rank before it stops cleanly (Stderr).
+        if active { signal(SIGPIPE, SIG_IGN) }
+        watchdog = Watchdog(expire: { [unowned self] what in self.abort(what, linger: 2) },
+                            interrupted: { [unowned self] in self.sayLastWords() })
         if active && size > 1 { guardPipe = MpirunGuard.start(rank: rank) }
     }
 
@@ -77,7 +93,8 @@ final class MPIWorld {
     /// `linger` seconds pass between the message and the abort, so that the
     /// other ranks whose deadlines expire too can say whom they waited for.
     func abort(_ message: String, linger: UInt32 = 0) -> Never {
-        FileHandle.standardError.write(Data("dit: rank \(rank) (\(host(rank))): \(message)\n".utf8))
+        Stderr.write("dit: rank \(rank) (\(host(rank))): \(message)\n")
+        sayLastWords()
         sleep(linger)
         if active {
             Thread.detachNewThread { sleep(5); _exit(1) }

@@ -113,7 +113,7 @@ final class Progress {
         }
     }
 
-    func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+    func write(_ s: String) { Stderr.write(s) }
 
     static var terminalWidth: Int {
         var size = winsize()

@@ -148,8 +148,8 @@ struct SampleCommand: ParsableCommand {
         try plan.layout.check(worldSize: world.size)
         let position = plan.layout.position(rank: world.rank), replica = position.replica, stage = position.stage
         if world.rank == 0 {
-            if let note = run.respacingNote { FileHandle.standardError.write(Data("dit: \(note)\n".utf8)) }
-            if verbose { FileHandle.standardError.write(Data("dit: \(plan.timestepsLine)\n".utf8)) }
+            if let note = run.respacingNote { Stderr.write("dit: \(note)\n") }
+            if verbose { Stderr.write("dit: \(plan.timestepsLine)\n") }
         }
         let transport: Transport? = world.size > 1 ? MPITransport(world: world) : nil
         let pixels = config.makesPixels
@@ -195,28 +195,37 @@ struct SampleCommand: ParsableCommand {
         let noise: NoiseSource? = position.isSampler ? try makeNoise(run, plan) : nil
         let progress = world.rank == 0 ? Progress(plan: plan, replica: replica, options: progressOptions) : nil
         let start = Date()
-        let samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
+        world.lastWords = traceWriter.map { writer in { writer.abandon() } }
+        let samples: Tensor?
+        do {
+            samples = try session.sample(plan: plan, noise: noise, sink: sink, trace: trace,
                                          simulatedBlockSeconds: simulateBlockSeconds ?? 0.005) { step, mb in
-            try world.checkInterrupted()
-            progress?.update(step: step, microbatch: mb)
+                try world.checkInterrupted()
+                progress?.update(step: step, microbatch: mb)
+            }
+        } catch {
+            world.lastWords = nil
+            traceWriter?.abandon()
+            throw error
         }
+        world.lastWords = nil
         progress?.finish()
         let seconds = Date().timeIntervalSince(start)
         try traceWriter?.finish()
         if run.simulate && world.rank == 0 && progressOptions.talks {
-            FileHandle.standardError.write(Data(("dit: simulated \(plural(run.classes.count, "image")) in "
-                + String(format: "%.2f s (%.3f images/s)\n", seconds, Double(run.classes.count) / seconds)).utf8))
+            Stderr.write("dit: simulated \(plural(run.classes.count, "image")) in "
+                + String(format: "%.2f s (%.3f images/s)\n", seconds, Double(run.classes.count) / seconds))
         }
         guard !run.simulate else { return }
         let images = pixels ? samples : try session.decode(samples, plan: plan)
         if let output, let samples, let ckpt {
             if !pixels && decoder == nil {
-                FileHandle.standardError.write(Data("dit: \(config.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n".utf8))
+                Stderr.write("dit: \(config.inChannels)-channel latents written to samples.h5 only; pass --vae VAE.safetensors to decode them to images\n")
             }
             try output.write(samples: samples, images: images, plan: plan, checkpoint: ckpt, sha256: sha256!.value)
             if progressOptions.talks {
-                FileHandle.standardError.write(Data(("dit: \(plural(samples.shape[0], "image")) in "
-                    + String(format: "%.2f s (%.3f images/s) → ", seconds, Double(samples.shape[0]) / seconds) + run.outputDir + "\n").utf8))
+                Stderr.write("dit: \(plural(samples.shape[0], "image")) in "
+                    + String(format: "%.2f s (%.3f images/s) → ", seconds, Double(samples.shape[0]) / seconds) + run.outputDir + "\n")
             }
         }
     }

@@ -3,14 +3,16 @@ import Stages
 import Tensors
 
 /// Writes one rank's trace to its file every `interval` seconds while the
-/// run goes on, at SIGINT or SIGTERM (then the process dies of that signal,
-/// as it would have), and at the end: an interrupted or stuck run leaves
-/// readable traces. Each write is whole (temp file + rename); the ones
-/// before the end say `complete: 0`.
-final class TraceWriter {
+/// run goes on, when the run fails or is stopped (SIGINT/SIGTERM, a lost
+/// peer: `abandon`, also called by `MPIWorld.abort` before it ends the job),
+/// and at the end: an interrupted or stuck run leaves readable traces. Each
+/// write is whole (temp file + rename); the ones before the end say
+/// `complete: 0`. Signals belong to the watchdog (`Watchdog`), which turns
+/// them into an error at the next check, so this type installs no handler.
+final class TraceWriter: @unchecked Sendable {
     let trace: Trace
     let path: String
-    private var sources: [DispatchSourceProtocol] = []
+    private var timer: DispatchSourceTimer?
     private let queue = DispatchQueue(label: "trace-writer")
 
     static let interval = 10.0
@@ -22,32 +24,28 @@ final class TraceWriter {
         timer.schedule(deadline: .now() + Self.interval, repeating: Self.interval)
         timer.setEventHandler { [weak self] in self?.write(complete: false) }
         timer.resume()
-        sources.append(timer)
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [weak self] in
-                self?.write(complete: false)
-                signal(sig, SIG_DFL)
-                raise(sig)
-            }
-            source.resume()
-            sources.append(source)
-        }
+        self.timer = timer
     }
 
     private func write(complete: Bool) {
         try? AtomicFile.write(trace.chromeJSON(complete: complete), to: path)
     }
 
-    /// The complete trace; signals behave as before again.
-    func finish() throws {
+    /// The trace so far, marked incomplete: the run failed or was stopped.
+    /// Safe from any thread (the writes are serialised on the writer's queue).
+    func abandon() {
         queue.sync {
-            for s in sources { s.cancel() }
-            sources = []
+            timer?.cancel(); timer = nil
+            write(complete: false)
         }
-        for sig in [SIGINT, SIGTERM] { signal(sig, SIG_DFL) }
-        try AtomicFile.write(trace.chromeJSON(), to: path)
+    }
+
+    /// The complete trace.
+    func finish() throws {
+        try queue.sync {
+            timer?.cancel(); timer = nil
+            try AtomicFile.write(trace.chromeJSON(), to: path)
+        }
     }
 
     /// A run's identity, the same on every rank (rank 0's draw), so that

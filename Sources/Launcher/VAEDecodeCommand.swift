@@ -55,6 +55,6 @@ struct VAEDecodeCommand: ParsableCommand {
         let c = decoder.config
         let line = "vae-decode: \(plural(z.shape[0], "image")) \(out.shape[2])×\(out.shape[3]) from \(z.shape[2])×\(z.shape[3]) latents in "
             + String(format: "%.3f", seconds) + " s (block_out_channels \(c.blockOutChannels), layers_per_block \(c.layersPerBlock))\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        Stderr.write(line)
     }
 }

@@ -15,10 +15,14 @@ final class Watchdog: @unchecked Sendable {
     /// stop by itself (a forward pass between two checks, a blocked MPI call).
     static let interruptGrace = 10.0
     private let expire: (String) -> Never
+    private let interrupted: () -> Void
     private var signalSources: [DispatchSourceSignal] = []
 
-    init(expire: @escaping (String) -> Never) {
+    /// `interrupted` runs once, on the signal's arrival (mpirun kills the
+    /// ranks ~1 s after its SIGTERM: what must survive is saved then).
+    init(expire: @escaping (String) -> Never, interrupted: @escaping () -> Void = {}) {
         self.expire = expire
+        self.interrupted = interrupted
         let thread = Thread { [unowned self] in self.watch() }
         thread.name = "dit-watchdog"
         thread.start()
@@ -46,8 +50,10 @@ final class Watchdog: @unchecked Sendable {
 
     private func interrupt(_ sig: Int32) {
         lock.lock()
-        if interruptedAt == nil { interruptedAt = Date(); interruptSignal = sig }
+        let first = interruptedAt == nil
+        if first { interruptedAt = Date(); interruptSignal = sig }
         lock.unlock()
+        if first { interrupted() }
     }
 
     private func watch() {
