@@ -7,10 +7,11 @@ import Foundation
 /// started spawns this guard: a shell in its own session that waits for the
 /// rank to end; unless the rank said "ok" (a clean finish), it gives mpirun
 /// 10 s to end, then kills it (SIGINT, mpirun's own way out, crashes it
-/// while an abort is in progress). Its messages go to mpirun's stderr.
+/// while an abort is in progress). Its messages go to mpirun's stderr,
+/// opened for appending (`>` would truncate a log file mpirun writes to).
 enum MpirunGuard {
     static let script = """
-        if [ -w "/proc/$1/fd/2" ]; then exec 2>"/proc/$1/fd/2"; fi
+        if [ -w "/proc/$1/fd/2" ]; then exec 2>>"/proc/$1/fd/2"; fi
         s=$(cat <&3); [ "$s" = ok ] && exit 0
         for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$1" 2>/dev/null || exit 0; sleep 1; done
         echo "dit: mpirun is still waiting for a lost host 10 s after rank $2 ended; killing it" >&2
