@@ -7,7 +7,8 @@ import Tensors
 /// peer: `abandon`, also called by `MPIWorld.abort` before it ends the job),
 /// and at the end: an interrupted or stuck run leaves readable traces. Each
 /// write is whole (temp file + rename); the ones before the end say
-/// `complete: 0`. Signals belong to the watchdog (`Watchdog`), which turns
+/// `complete: 0`. Signals belong to the watchdog (`Watchdog`), which calls
+/// `MPIWorld.lastWords` (this writer's `abandon`) on their arrival and turns
 /// them into an error at the next check, so this type installs no handler.
 final class TraceWriter: @unchecked Sendable {
     let trace: Trace

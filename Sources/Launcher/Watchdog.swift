@@ -20,7 +20,7 @@ final class Watchdog: @unchecked Sendable {
 
     /// `interrupted` runs once, on the signal's arrival (mpirun kills the
     /// ranks ~1 s after its SIGTERM: what must survive is saved then).
-    init(expire: @escaping (String) -> Never, interrupted: @escaping () -> Void = {}) {
+    init(expire: @escaping (String) -> Never, interrupted: @escaping () -> Void) {
         self.expire = expire
         self.interrupted = interrupted
         let thread = Thread { [unowned self] in self.watch() }
