@@ -21,7 +21,9 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "Tensors", dependencies: ["CBLAS", "CDNNL"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CDNNL", "CZlib"]),
         .target(name: "Stages", dependencies: ["Tensors", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "Launcher",

@@ -217,18 +217,13 @@ rm -f $T/bulk2/000001.png $T/bulk2/000004.png $T/bulk2/samples.npz
 "${MPIRUN[@]}" -np 2 $DIT sample "${B[@]}" --num-images 6 --replicas 2 --chunk-images 4 --output-dir $T/bulk2 >$T/resume.log 2>&1
 "${MPIRUN[@]}" -np 2 $DIT sample "${B[@]}" --num-images 6 --replicas 2 --chunk-images 4 --output-dir $T/bulk2 >$T/again.log 2>&1
 if python3 - $T <<'PY'
-import sys, struct, zlib, numpy as np
+import sys, numpy as np
+from PIL import Image
 T = sys.argv[1]
-def png(path):  # 8-bit RGB, filter 0 rows (as dit writes them), via zlib
-    b = open(path, "rb").read(); p, idat = 8, b""
-    while p < len(b):
-        n, kind = struct.unpack(">I4s", b[p:p + 8])
-        if kind == b"IHDR": w, h = struct.unpack(">II", b[p + 8:p + 16])
-        if kind == b"IDAT": idat += b[p + 8:p + 8 + n]
-        p += 12 + n
-    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 3 * w + 1)
-    assert (raw[:, 0] == 0).all()
-    return raw[:, 1:].reshape(h, w, 3)
+def png(path):
+    im = Image.open(path)
+    assert im.format == "PNG" and im.mode == "RGB", (path, im.format, im.mode)
+    return np.asarray(im)
 a = np.load(f"{T}/bulk1/samples.npz")["arr_0"]
 assert a.shape == (6, 16, 16, 3) and a.dtype == np.uint8, a.shape
 png = np.stack([png(f"{T}/bulk2/{i:06d}.png") for i in range(6)])
@@ -270,6 +265,39 @@ expect_error "VAE with a missing key" "decoder.conv_out.bias" "$T/vae4" -- \
   $DIT sample "${V[@]}" --vae $T/vae-missing.safetensors --output-dir $T/vae4
 expect_error "bulk latents without a VAE" "num_images: this model makes 4-channel latents; pass --vae" "$T/vae4" -- \
   $DIT sample --checkpoint $T/latent.safetensors --steps 2 --num-images 2 --output-dir $T/vae4
+
+echo "== PNGs: PIL reads them, pixels are save_image's of samples.h5 (1- and 3-channel, grid with a short last row)"
+$DIT sample --checkpoint checkpoints/digits-dit.safetensors --steps 10 --classes 0,1,2,3,4 --nrow 3 --output-dir $T/png 2>/dev/null
+if python3 - $T/png 3 $T/vae1 8 <<'PY'
+import sys, glob, h5py, numpy as np
+from PIL import Image
+def save_image(x):  # torchvision save_image(normalize=True, value_range=(-1, 1)) in float32, N×H×W×3 uint8
+    b = np.clip((np.clip(x, -1, 1) + 1) / 2 * 255 + 0.5, 0, 255).astype(np.uint8)
+    return np.repeat(b, 3, 1).transpose(0, 2, 3, 1) if b.shape[1] == 1 else b.transpose(0, 2, 3, 1)
+def make_grid(t, nrow, pad=2):
+    n, h, w, _ = t.shape; cols = min(nrow, n); rows = -(-n // cols)
+    g = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), np.uint8)
+    for i in range(n):
+        y, x = i // cols * (h + pad) + pad, i % cols * (w + pad) + pad
+        g[y:y + h, x:x + w] = t[i]
+    return g
+def read(path):
+    Image.open(path).verify()   # chunk CRCs and structure
+    im = Image.open(path)
+    assert im.format == "PNG" and im.mode == "RGB", (path, im.format, im.mode)
+    return np.asarray(im)
+args = sys.argv[1:]
+for d, nrow in zip(args[::2], map(int, args[1::2])):
+    f = h5py.File(f"{d}/samples.h5")
+    want = save_image(f["images"][:] if "images" in f else f["samples"][:])
+    files = sorted(glob.glob(f"{d}/[0-9][0-9][0-9][0-9]-class*.png"))
+    assert len(files) == len(want), (d, files)
+    for i, p in enumerate(files):
+        assert p.endswith(f"/{i:04d}-class{f['labels'][i]}.png") and np.array_equal(read(p), want[i]), p
+    assert np.array_equal(read(f"{d}/grid.png"), make_grid(want, nrow)), f"{d}/grid.png"
+PY
+then ok "PNGs: per-image and grid pixels equal save_image/make_grid of samples.h5 (PIL), digits and VAE images"
+else bad "PNG pixels"; fi
 
 echo "== a user's first hour: metadata, output directories, config errors, progress, traces, help"
 DG=checkpoints/digits-dit.safetensors

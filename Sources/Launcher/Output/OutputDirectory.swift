@@ -83,7 +83,7 @@ struct OutputDirectory {
             let (ch, h, w) = (images.shape[1], images.shape[2], images.shape[3])
             for i in 0..<images.shape[0] {
                 let rgb = ImageWriter.rgb(images.pointer + i * ch * h * w, channels: ch, height: h, width: w)
-                try stage(ImageWriter.png(rgb: rgb, width: w, height: h), String(format: "%04d-class%d.png", i, run.classes[i]))
+                try stage(PNG.encode(rgb: rgb, width: w, height: h), String(format: "%04d-class%d.png", i, run.classes[i]))
             }
             if let npz = run.npz {
                 let final = npz, tmp = AtomicFile.temporaryPath(for: final)
@@ -91,7 +91,7 @@ struct OutputDirectory {
                 try NPZImages.write(images, to: tmp)
             }
             let g = ImageWriter.grid(images, nrow: run.nrow)
-            try stage(ImageWriter.png(rgb: g.rgb, width: g.width, height: g.height), "grid.png")
+            try stage(PNG.encode(rgb: g.rgb, width: g.width, height: g.height), "grid.png")
         }
         for name in stale { unlink(file(name)) }
         for s in staged { try AtomicFile.commit(s.tmp, to: s.final) }

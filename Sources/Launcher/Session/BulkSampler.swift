@@ -65,7 +65,7 @@ struct BulkSampler {
         for i in range {
             let j = i - range.lowerBound
             let rgb = NPZImages.bytes(images.pointer + j * ch * h * w, channels: ch, height: h, width: w)
-            try AtomicFile.write(ImageWriter.png(rgb: rgb, width: w, height: h), to: output.file(Self.imageName(i)))
+            try AtomicFile.write(PNG.encode(rgb: rgb, width: w, height: h), to: output.file(Self.imageName(i)))
         }
     }
 
@@ -86,8 +86,12 @@ struct BulkSampler {
         var size = (0, 0)
         for i in 0..<bulk.numImages {
             let file = output.file(Self.imageName(i))
-            guard let data = FileManager.default.contents(atPath: file), let png = ImageWriter.readStoredPNG(data) else {
-                throw DiTError("\(file): not a PNG written by dit sample; delete it and run again to regenerate it")
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw DiTError("\(file): cannot be read; delete it and run again to regenerate it")
+            }
+            let png: (rgb: [UInt8], width: Int, height: Int)
+            do { png = try PNG.decode(data) } catch {
+                throw DiTError("\(file): \(error); delete it and run again to regenerate it")
             }
             if npz == nil {
                 size = (png.height, png.width)

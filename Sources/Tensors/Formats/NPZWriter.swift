@@ -15,7 +15,7 @@ public final class NPZWriter {
     let payloadSize: Int
     let arrayBytes: Int
     let zip64: Bool
-    var crc: UInt32 = 0xFFFF_FFFF
+    var crc: UInt32 = 0
     var written = 0
     var finished = false
 
@@ -36,7 +36,7 @@ public final class NPZWriter {
         handle = h
         do {
             try write(localHeader(crc: 0))
-            crc = CRC32.update(crc, header)   // the npy header opens the member
+            crc = Zlib.crc32(crc, header)   // the npy header opens the member
             try write(header)
         } catch {
             unlink(tmp)
@@ -53,7 +53,7 @@ public final class NPZWriter {
         guard written + bytes.count <= arrayBytes else {
             throw TensorError("\(path): more bytes appended than the shape holds (\(arrayBytes))")
         }
-        crc = CRC32.update(crc, bytes)
+        crc = Zlib.crc32(crc, bytes)
         try write(bytes)
         written += bytes.count
     }
@@ -64,10 +64,9 @@ public final class NPZWriter {
         guard written == arrayBytes else {
             throw TensorError("\(path): \(written) array bytes appended but the shape needs \(arrayBytes)")
         }
-        let finalCRC = crc ^ 0xFFFF_FFFF
         let centralOffset = localHeaderSize + payloadSize
         var central: [UInt8] = le32(0x0201_4B50) + le16(zip64 ? 45 : 20) + le16(zip64 ? 45 : 20) + le16(0) + le16(0)
-        central += le16(0) + le16(0x21) + le32(finalCRC)
+        central += le16(0) + le16(0x21) + le32(crc)
         if zip64 {
             central += le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF) + le16(member.count) + le16(28) + le16(0) + le16(0) + le16(0)
             central += le32(0) + le32(0xFFFF_FFFF) + member
@@ -91,7 +90,7 @@ public final class NPZWriter {
         do {
             try write(central + end)
             try handle.seek(toOffset: 0)
-            try write(localHeader(crc: finalCRC))
+            try write(localHeader(crc: crc))
             try handle.synchronize()
             try handle.close()
         } catch {
@@ -135,24 +134,3 @@ public final class NPZWriter {
 func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
 func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
 func le64(_ v: Int) -> [UInt8] { (0..<8).map { UInt8((UInt64(v) >> (8 * UInt64($0))) & 0xFF) } }
-
-/// CRC-32 (IEEE 802.3, as zip and PNG use), table-driven.
-public enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    /// Folds `bytes` into a running CRC (start with 0xFFFFFFFF, finish by
-    /// xor with 0xFFFFFFFF).
-    public static func update(_ crc: UInt32, _ bytes: [UInt8]) -> UInt32 {
-        var c = crc
-        table.withUnsafeBufferPointer { t in
-            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        }
-        return c
-    }
-
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 { update(0xFFFF_FFFF, bytes) ^ 0xFFFF_FFFF }
-}
