@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -23,7 +24,7 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Tensors", dependencies: ["CBLAS", "CDNNL", "CZlib"]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CDNNL", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Stages", dependencies: ["Tensors", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "Launcher",

@@ -44,17 +44,6 @@ final class DumpTests: XCTestCase {
         XCTAssertEqual(try DumpSelection.parsePoints(["all"]), Set(DumpPoint.allCases))
     }
 
-    func testSHA256() {
-        func hex(_ s: String) -> String { var h = SHA256(); h.update(Array(s.utf8)); return h.finalize() }
-        XCTAssertEqual(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        var h = SHA256()
-        for _ in 0..<1000 { h.update(Array(repeating: UInt8(ascii: "a"), count: 1000)) }
-        XCTAssertEqual(h.finalize(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-    }
-
     func run(stages: Int, _ ckpt: Checkpoint, _ run: RunConfig) throws -> [MemoryDumpSource] {
         var r = run
         r.stages = stages

@@ -18,7 +18,7 @@ enum CheckpointHash {
             let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
             if fields.count == 2, fields[0].count == 64, fields[1] == name { return String(fields[0]) }
         }
-        let digest = try SHA256.file(path)
+        let digest = try FileDigest.sha256(ofFile: path)
         let line = Data("\(digest)  \(name)\n".utf8)
         for cache in caches where (try? AtomicFile.write(line, to: cache)) != nil { break }
         return digest
