@@ -246,11 +246,7 @@ public struct RunConfig: Encodable, Equatable, Sendable {
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
                 throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0 to \(model.numClasses - 1)")
             }
-            try need(stages <= model.depth, "stages", "\(plural(stages, "stage")) for a model of \(plural(model.depth, "block")); each stage needs at least one block")
-            if case .blocks(let b) = partition {
-                try need(b.count == stages && b.allSatisfy { $0 >= 1 } && b.reduce(0, +) == model.depth, "partition",
-                         "\(b) must list \(stages) positive block counts summing to depth \(model.depth)")
-            }
+            _ = try Partition(partition, config: model, stages: stages)
         }
     }
 }
