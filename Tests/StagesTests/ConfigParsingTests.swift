@@ -58,8 +58,24 @@ final class ConfigParsingTests: XCTestCase {
         XCTAssertTrue(error(big).contains("an experiment file is at most 1048576 bytes"), error(big))
     }
 
-    func testKnownKeysComeFromTheCodingKeys() {
-        XCTAssertEqual(RunConfig.knownKeys.count, RunConfig.CodingKeys.allCases.count)
+    func testKnownKeysComeFromTheTable() {
+        XCTAssertEqual(RunConfig.knownKeys, RunConfig.keys.map(\.name))
+        XCTAssertEqual(Set(RunConfig.knownKeys).count, RunConfig.knownKeys.count)
         XCTAssertTrue(RunConfig.knownKeys.contains("microbatch_size"))
+    }
+
+    /// Every key is written out (samples.h5's run_config) and reads back the same.
+    func testEveryKeyIsWrittenAndReadBack() throws {
+        var run = RunConfig()
+        (run.model, run.imageSize, run.numHeads, run.respacing, run.noise, run.threads) = ("DiT-S/2", 256, 6, "ddim10", "n.safetensors", 2)
+        (run.vae, run.npz, run.trace, run.numImages, run.chunkImages, run.peerTimeout) = ("v", "s.npz", "t.json", 8, 4, 5)
+        (run.timestepSpacing, run.partition, run.dump) = ("leading", .blocks([1, 2]), DumpConfig(path: "d.h5"))
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(run)) as! [String: Any]
+        XCTAssertEqual(Set(json.keys), Set(RunConfig.knownKeys))
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as! [String: Any]
+        XCTAssertEqual(defaults.count, 21, "keys without a value are left out")
+        XCTAssertEqual(try RunConfig.parse("model: DiT-S/2\nimage_size: 256\nnum_heads: 6\nrespacing: ddim10\nnoise: n.safetensors\nthreads: 2\n"
+            + "vae: v\nnpz: s.npz\ntrace: t.json\nnum_images: 8\nchunk_images: 4\npeer_timeout: 5\ntimestep_spacing: leading\n"
+            + "partition: [1, 2]\ndump:\n  path: d.h5\n"), run)
     }
 }

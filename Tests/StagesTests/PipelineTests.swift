@@ -60,6 +60,12 @@ final class PipelineTests: XCTestCase {
         XCTAssertThrowsError(try deadlock.check()) { XCTAssertTrue("\($0)".contains("deadlock")) }
     }
 
+    func testFLOPsOfXL2() {
+        let f = FLOPs(DiTConfig.preset("DiT-XL/2")!)
+        XCTAssertEqual(f.forward, 237_242_843_136)   // docs/performance.md: 237.2 GFLOP per image
+        XCTAssertEqual(f.forward, f.embed + 28 * f.block + f.final)
+    }
+
     func testAutoPartitionBalancesAndExplicitIsChecked() throws {
         let xl = DiTConfig.preset("DiT-XL/2")!
         let p = try Partition(.auto, config: xl, stages: 4)

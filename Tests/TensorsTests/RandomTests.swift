@@ -119,4 +119,12 @@ final class PhiloxNormalTests: XCTestCase {
         XCTAssertNotEqual(generator.normals(count: 33, stream: 2, image: 6), alone)
         XCTAssertNotEqual(PhiloxNormal(seed: 8).normals(count: 33, stream: 2, image: 5), alone)
     }
+
+    func testUniformLabelsCoverTheRange() {
+        let p = PhiloxNormal(seed: 5)
+        let draws = (0..<10_000).map { p.uniform(below: 10, stream: 7, image: UInt64($0)) }
+        XCTAssertTrue(draws.allSatisfy { (0..<10).contains($0) })
+        for k in 0..<10 { XCTAssertEqual(Double(draws.filter { $0 == k }.count), 1000, accuracy: 150) }
+        XCTAssertEqual(p.uniform(below: 1000, stream: 7, image: 3), p.uniform(below: 1000, stream: 7, image: 3))
+    }
 }

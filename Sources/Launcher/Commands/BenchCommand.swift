@@ -74,7 +74,7 @@ struct BenchCommand: ParsableCommand {
                         if let kernelThreads { Parallel.threads = kernelThreads }
                         for batch in batchSizes {
                             let ms = Self.timeForward(model, batch: batch, repeats: repeats, warmup: warmup)
-                            let gflops = Self.forwardFlops(model.config, batch: batch) / ms / 1e6
+                            let gflops = Double(batch) * FLOPs(model.config).forward / ms / 1e6
                             let peak = peaks["\(b)/\(n)"]!, pct = 100 * gflops / peak, pctFMA = 100 * gflops / fma[n]!
                             say(name.padding(toLength: 8, withPad: " ", startingAt: 0)
                                   + String(format: " %5d %7d ", batch, n) + b.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
@@ -181,16 +181,5 @@ struct BenchCommand: ParsableCommand {
             best = max(best, 2 * Double(m * n * k) / ms / 1e6)
         }
         return best
-    }
-
-    /// Multiply-add FLOPs (×2) of one forward pass: every GEMM including
-    /// attention's two per head; elementwise work is not counted.
-    static func forwardFlops(_ c: DiTConfig, batch: Int) -> Double {
-        let t = Double(c.tokens), d = Double(c.hiddenSize), m = Double(c.mlpHidden)
-        let p2 = Double(c.patchSize * c.patchSize), f = Double(DiTConfig.frequencyEmbeddingSize)
-        let embed = 2 * t * Double(c.inChannels) * p2 * d + 2 * (f * d + d * d)
-        let block = 2 * t * d * (4 * d + 2 * m) + 4 * t * t * d + 2 * d * 6 * d
-        let final = 2 * t * d * p2 * Double(c.outChannels) + 2 * d * 2 * d
-        return Double(batch) * (embed + Double(c.depth) * block + final)
     }
 }

@@ -73,16 +73,15 @@ struct ProfileCommand: ParsableCommand {
 
     /// FLOPs per op kind that has them (GEMMs and attention), per forward.
     static func flops(_ c: DiTConfig, batch: Int) -> [Profiler.Op: Double] {
-        let rows = Double(batch * c.tokens), d = Double(c.hiddenSize), m = Double(c.mlpHidden), depth = Double(c.depth)
-        let n = Double(batch), t = Double(c.tokens)
+        let f = FLOPs(c), n = Double(batch), depth = Double(c.depth)
         return [
-            .adaLN: 2 * n * d * 6 * d * depth + 2 * n * d * 2 * d,
-            .qkv: 2 * rows * d * 3 * d * depth,
-            .attention: 4 * n * t * t * d * depth,
-            .proj: 2 * rows * d * d * depth,
-            .fc1: 2 * rows * d * m * depth,
-            .fc2: 2 * rows * m * d * depth,
-            .finalLinear: 2 * rows * d * Double(c.patchSize * c.patchSize * c.outChannels),
+            .adaLN: n * (depth * f.adaLN + f.finalAdaLN),
+            .qkv: n * depth * f.qkv,
+            .attention: n * depth * f.attention,
+            .proj: n * depth * f.proj,
+            .fc1: n * depth * f.fc1,
+            .fc2: n * depth * f.fc2,
+            .finalLinear: n * f.finalLinear,
         ]
     }
 }

@@ -96,8 +96,7 @@ struct ReportCommand: ParsableCommand {
             rows.append(["rank": r.rank, "stage": r.stage, "busy": busy / wall, "bubble": bubble / wall, "wait": wait / wall,
                          "send_recv": clipped(["send", "receive"], start, end) / wall, "idle": idle / wall])
         }
-        let s = Double(first.stages), tm = Double(first.steps * first.microbatches)
-        let predicted = (s - 1) / (tm + s - 1)
+        let predicted = Schedule.predictedBubble(stages: first.stages, microbatches: first.microbatches, steps: first.steps)
         let meanBubble = rows.map { $0["bubble"] as! Double }.reduce(0, +) / Double(rows.count)
         let meanWait = rows.map { $0["wait"] as! Double }.reduce(0, +) / Double(rows.count)
         let images = ranks.filter { $0.stage == 0 }.map(\.images).reduce(0, +)

@@ -188,7 +188,7 @@ struct SampleCommand: ParsableCommand {
                            "microbatches": plan.microbatches(replica: replica), "replica": replica,
                            "ranks": world.size, "run_id": try TraceWriter.runID(world: world), "host": TraceWriter.hostID,
                            "cores": ProcessInfo.processInfo.activeProcessorCount, "threads": Gemm.threads]
-        let traceWriter = trace.map { TraceWriter(trace: $0, path: Self.rankPath(run.trace!, rank: world.rank)) }
+        let traceWriter = trace.map { TraceWriter(trace: $0, path: rankPath(run.trace!, rank: world.rank, defaultExtension: "json")) }
         let sink = try ckpt.flatMap { ckpt in
             try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
         }
@@ -228,13 +228,6 @@ struct SampleCommand: ParsableCommand {
                     + String(format: "%.2f s (%.3f images/s) → ", seconds, Double(samples.shape[0]) / seconds) + run.outputDir + "\n")
             }
         }
-    }
-
-    static func rankPath(_ path: String, rank: Int) -> String {
-        let url = URL(fileURLWithPath: path)
-        let ext = url.pathExtension
-        let base = url.deletingPathExtension().path
-        return "\(base).rank\(rank)" + (ext.isEmpty ? "" : ".\(ext)")
     }
 
     func makeNoise(_ run: RunConfig, _ plan: SamplingPlan) throws -> NoiseSource {

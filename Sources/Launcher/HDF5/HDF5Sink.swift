@@ -64,7 +64,7 @@ final class HDF5Sink: ActivationSink {
         self.rank = rank
         self.stage = stage
         compress = dump.compress
-        finalPath = Self.rankPath(dump.path, rank: rank)
+        finalPath = rankPath(dump.path, rank: rank, defaultExtension: "h5")
         partialPath = finalPath + ".partial"
         let env = ProcessInfo.processInfo.environment["DIT_TEST_KILL_AFTER_STEP"]?.split(separator: ":").compactMap { Int($0) } ?? []
         killAfterStep = env.first.flatMap { env.count == 1 || env[1] == rank ? $0 : nil }
@@ -96,13 +96,6 @@ final class HDF5Sink: ActivationSink {
                 self.lock.unlock()
             }.start()
         }
-    }
-
-    /// PATH with `.rankN` before its extension (`.h5` when it has none).
-    static func rankPath(_ path: String, rank: Int) -> String {
-        let url = URL(fileURLWithPath: path)
-        let ext = url.pathExtension.isEmpty ? "h5" : url.pathExtension
-        return url.deletingPathExtension().path + ".rank\(rank).\(ext)"
     }
 
     func wants(_ point: DumpPoint, step: Int) -> Bool { selection.wants(point, step: step) }

@@ -126,28 +126,12 @@ public final class Checkpoint: @unchecked Sendable {
         return keys
     }
 
-    /// What a weight may be stored as; other dtypes are refused by name.
-    public static let weightDTypes: Set<SafeTensorsDType> = [.f32, .f16, .bf16]
-
     static func verifyKeys(_ file: SafeTensorsFile, config: DiTConfig, hasPosEmbed: Bool) throws {
         let expected = expectedShapes(config).filter { hasPosEmbed || $0.key != "pos_embed" }
-        let names = Set(expected.map(\.key))
-        for (key, shape) in expected {
-            guard let e = file.entries[key] else {
-                throw DiTError("\(file.path): missing tensor '\(key)' (expected shape \(shape.shapeDescription) for a \(config.depth)-block DiT of hidden size \(config.hiddenSize))")
-            }
-            guard e.shape == shape else {
-                throw DiTError("\(file.path): tensor '\(key)' has shape \(e.shape.shapeDescription) but the model needs \(shape.shapeDescription)")
-            }
-            guard weightDTypes.contains(e.dtype) else {
-                throw SafeTensorsError.wrongDType(path: file.path, tensor: key, dtype: e.dtype.rawValue,
-                                                  allowed: "F32, F16 or BF16 for a weight (convert with tools/convert_checkpoint.py)")
-            }
-        }
-        let unused = file.names.filter { !names.contains($0) }
-        if !unused.isEmpty {
-            throw DiTError("\(file.path): unexpected tensor\(unused.count > 1 ? "s" : "") \(unused.prefix(8).map { "'\($0)'" }.joined(separator: ", ")) not used by a \(config.depth)-block DiT; remove \(unused.count > 1 ? "them" : "it") or convert the file with tools/convert_checkpoint.py")
-        }
+        try WeightKeys.verify(file, expected: expected, stored: Dictionary(uniqueKeysWithValues: file.names.map { ($0, $0) }),
+                              architecture: "a \(config.depth)-block DiT of hidden size \(config.hiddenSize)",
+                              dtypeFix: " (convert with tools/convert_checkpoint.py)",
+                              unusedFix: { "remove \($0 ? "them" : "it") or convert the file with tools/convert_checkpoint.py" })
     }
 
     /// A weight by upstream name (its shape was verified at open).

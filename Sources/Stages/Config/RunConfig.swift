@@ -81,85 +81,13 @@ public struct RunConfig: Encodable, Equatable, Sendable {
     /// tokens/P tokens of every image.
     public var sequenceParallel: Int = 1
 
-    /// The config keys: the one list every reader and the error text use.
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case checkpoint, model, imageSize = "image_size", numHeads = "num_heads", sampler, steps, respacing, eta, cfgScale = "cfg_scale", guidance
-        case classes, seed, rng, noise, clipDenoised = "clip_denoised", outputDir = "output_dir", nrow
-        case stages, replicas, microbatchSize = "microbatch_size", partition, threads, vae, npz, trace, simulate, dump
-        case numImages = "num_images", chunkImages = "chunk_images"
-        case gemm, precision
-        case peerTimeout = "peer_timeout"
-        case cfgParallel = "cfg_parallel", sequenceParallel = "sequence_parallel"
-        case timestepSpacing = "timestep_spacing"
-    }
-
     public init() {}
-
-    public static let knownKeys = CodingKeys.allCases.map(\.rawValue)
-
-    /// Sets `key` from the experiment file's value `v`.
-    mutating func read(_ key: CodingKeys, _ v: ConfigNode) throws {
-        switch key {
-        case .checkpoint: checkpoint = try v.string()
-        case .model: model = try v.optional { try $0.string() }
-        case .imageSize: imageSize = try v.optional { try $0.int() }
-        case .numHeads: numHeads = try v.optional { try $0.int() }
-        case .sampler: sampler = try v.string()
-        case .steps: steps = try v.int()
-        case .respacing: respacing = try v.optional { try $0.string() }
-        case .eta: eta = try v.double()
-        case .cfgScale: cfgScale = try v.double()
-        case .guidance:
-            guard let g = GuidanceMode(rawValue: try v.string()) else {
-                throw v.fail(GuidanceMode.allCases.map(\.rawValue).joined(separator: " or "))
-            }
-            guidance = g
-        case .classes: classes = try v.ints()
-        case .seed: seed = try v.uint64()
-        case .rng: rng = try v.string()
-        case .noise: noise = try v.optional { try $0.string() }
-        case .clipDenoised: clipDenoised = try v.bool()
-        case .outputDir: outputDir = try v.string()
-        case .nrow: nrow = try v.int()
-        case .stages: stages = try v.int()
-        case .replicas: replicas = try v.int()
-        case .microbatchSize: microbatchSize = try v.int()
-        case .partition:
-            if (try? v.string()) == "auto" { partition = .auto; break }
-            guard let b = try? v.ints() else {
-                throw v.fail("'auto' or a list of block counts per stage, e.g. [7, 7, 7, 7]")
-            }
-            partition = .blocks(b)
-        case .threads: threads = try v.optional { try $0.int() }
-        case .vae: vae = try v.optional { try $0.string() }
-        case .npz: npz = try v.optional { try $0.string() }
-        case .trace: trace = try v.optional { try $0.string() }
-        case .simulate: simulate = try v.bool()
-        case .dump: dump = try v.optional { try DumpConfig($0) }
-        case .numImages: numImages = try v.optional { try $0.int() }
-        case .chunkImages: chunkImages = try v.optional { try $0.int() }
-        case .gemm:
-            guard let g = GemmBackend.Choice(rawValue: try v.string()) else {
-                throw v.fail(GemmBackend.Choice.allCases.map(\.rawValue).joined(separator: ", ") + " (the GEMM library)")
-            }
-            gemm = g
-        case .precision:
-            guard let p = Precision(rawValue: try v.string()) else {
-                throw v.fail(Precision.allCases.map(\.rawValue).joined(separator: " or "))
-            }
-            precision = p
-        case .peerTimeout: peerTimeout = try v.optional { try $0.double() }
-        case .cfgParallel: cfgParallel = try v.int()
-        case .sequenceParallel: sequenceParallel = try v.int()
-        case .timestepSpacing: timestepSpacing = try v.optional { try $0.string() }
-        }
-    }
 
     /// The config an experiment file's text gives.
     public static func parse(_ text: String) throws -> RunConfig {
         var config = RunConfig()
         for (key, value) in try ConfigNode.parse(text).mapping(keys: knownKeys) {
-            try config.read(CodingKeys(rawValue: key)!, value)
+            try keys.first { $0.name == key }!.read(&config, value)
         }
         return config
     }
@@ -246,11 +174,7 @@ public struct RunConfig: Encodable, Equatable, Sendable {
             if let bad = classes.first(where: { $0 < 0 || $0 >= model.numClasses }) {
                 throw DiTError("config key classes: class \(bad) is out of range; this model has classes 0 to \(model.numClasses - 1)")
             }
-            try need(stages <= model.depth, "stages", "\(plural(stages, "stage")) for a model of \(plural(model.depth, "block")); each stage needs at least one block")
-            if case .blocks(let b) = partition {
-                try need(b.count == stages && b.allSatisfy { $0 >= 1 } && b.reduce(0, +) == model.depth, "partition",
-                         "\(b) must list \(stages) positive block counts summing to depth \(model.depth)")
-            }
+            _ = try Partition(partition, config: model, stages: stages)
         }
     }
 }

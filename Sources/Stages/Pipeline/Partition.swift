@@ -9,35 +9,23 @@ public struct Partition: Equatable, Sendable, CustomStringConvertible {
 
     /// Explicit block counts, or `auto`: the split minimising the most
     /// expensive stage, where a block costs 1 and the embedders and final
-    /// layer cost what their FLOPs are worth relative to a block.
+    /// layer cost what their `FLOPs` are worth relative to a block. The one
+    /// check of `stages` and `partition` against the model (`validate` calls it).
     public init(_ spec: PartitionSpec, config c: DiTConfig, stages: Int) throws {
         guard stages >= 1, stages <= c.depth else {
-            throw DiTError("stages: \(plural(stages, "stage")) for a model of \(plural(c.depth, "block")); use 1 to \(c.depth)")
+            throw DiTError("config key stages: \(plural(stages, "stage")) for a model of \(plural(c.depth, "block")); each stage needs at least one block")
         }
         switch spec {
         case .blocks(let counts):
             guard counts.count == stages, counts.allSatisfy({ $0 >= 1 }), counts.reduce(0, +) == c.depth else {
-                throw DiTError("partition: \(counts) must list \(stages) positive block counts summing to depth \(c.depth)")
+                throw DiTError("config key partition: \(counts) must list \(stages) positive block counts summing to depth \(c.depth)")
             }
             var start = 0
             ranges = counts.map { n in defer { start += n }; return start..<(start + n) }
         case .auto:
-            ranges = Self.balanced(depth: c.depth, stages: stages, firstExtra: Self.embedCost(c), lastExtra: Self.finalCost(c))
+            let f = FLOPs(c)
+            ranges = Self.balanced(depth: c.depth, stages: stages, firstExtra: f.embed / f.block, lastExtra: f.final / f.block)
         }
-    }
-
-    /// FLOPs per token of one block: qkv, proj, fc1, fc2 and attention.
-    static func blockFlops(_ c: DiTConfig) -> Double {
-        let d = Double(c.hiddenSize), m = Double(c.mlpHidden), t = Double(c.tokens)
-        return 2 * (4 * d * d + 2 * d * m) + 4 * t * d
-    }
-    static func embedCost(_ c: DiTConfig) -> Double {
-        let d = Double(c.hiddenSize), p = Double(c.patchSize)
-        return 2 * d * Double(c.inChannels) * p * p / blockFlops(c)
-    }
-    static func finalCost(_ c: DiTConfig) -> Double {
-        let d = Double(c.hiddenSize), p = Double(c.patchSize)
-        return (2 * d * p * p * Double(c.outChannels) + 2 * d) / blockFlops(c)
     }
 
     /// Exhaustive dynamic programme over split points (depth ≤ a few dozen).

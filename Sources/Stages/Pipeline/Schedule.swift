@@ -82,6 +82,11 @@ public struct Schedule: Equatable, Sendable {
     /// The idle fraction of an ideal pipeline whose stages cost the same:
     /// (S − 1) / (K·M + S − 1).
     public var predictedBubble: Double {
+        Self.predictedBubble(stages: stages, microbatches: microbatches, steps: steps)
+    }
+
+    /// The same from the counts alone (`dit report` reads them from traces).
+    public static func predictedBubble(stages: Int, microbatches: Int, steps: Int) -> Double {
         Double(stages - 1) / Double(steps * microbatches + stages - 1)
     }
 }

@@ -10,21 +10,6 @@ public enum Sampler: Sendable {
 
     public static let names = ["ddpm", "ddim", "dpm-solver++"]
 
-    public init(run: RunConfig, model: DiTConfig) throws {
-        switch run.sampler {
-        case "dpm-solver++":
-            guard let spacing = TimestepSpacing(rawValue: run.timestepSpacing ?? TimestepSpacing.linspace.rawValue) else {
-                throw DiTError("config key timestep_spacing: '\(run.timestepSpacing ?? "")' is not a spacing; use \(TimestepSpacing.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            self = .dpmSolver(try DPMSolverMultistep(steps: run.steps, spacing: spacing))
-        case "ddim":
-            self = .ddim(try GaussianDiffusion(respacing: run.effectiveRespacing, learnSigma: model.learnSigma),
-                         eta: Float(run.eta))
-        default:
-            self = .ddpm(try GaussianDiffusion(respacing: run.effectiveRespacing, learnSigma: model.learnSigma))
-        }
-    }
-
     /// timesteps[k]: the model timestep of loop step k (k = 0 first, the noisiest).
     public var timesteps: [Int] {
         switch self {

@@ -104,24 +104,9 @@ final class VAEWeights {
 
     private func verifyKeys() throws {
         let c = config
-        let expected = Self.expectedShapes(c)
-        let arch = "an AutoencoderKL decoder with block_out_channels \(c.blockOutChannels), layers_per_block \(c.layersPerBlock), latent_channels \(c.latentChannels)"
-        for (key, shape) in expected {
-            guard let name = names[key], let e = file.entries[name] else {
-                throw DiTError("\(path): missing tensor '\(key)' (expected shape \(shape.shapeDescription) for \(arch))")
-            }
-            guard Self.matches(e.shape, shape) else {
-                throw DiTError("\(path): tensor '\(name)' has shape \(e.shape.shapeDescription) but \(arch) needs \(shape.shapeDescription)")
-            }
-            guard Checkpoint.weightDTypes.contains(e.dtype) else {
-                throw SafeTensorsError.wrongDType(path: path, tensor: name, dtype: e.dtype.rawValue, allowed: "F32, F16 or BF16 for a weight")
-            }
-        }
-        let known = Set(expected.map(\.key))
-        let unused = names.filter { !known.contains($0.key) }.map(\.value).sorted()
-        if !unused.isEmpty {
-            throw DiTError("\(path): unexpected tensor\(unused.count > 1 ? "s" : "") \(unused.prefix(8).map { "'\($0)'" }.joined(separator: ", "))\(unused.count > 8 ? " and \(unused.count - 8) more" : "") not used by \(arch); is the file a diffusers AutoencoderKL?")
-        }
+        try WeightKeys.verify(file, expected: Self.expectedShapes(c), stored: names,
+                              architecture: "an AutoencoderKL decoder with block_out_channels \(c.blockOutChannels), layers_per_block \(c.layersPerBlock), latent_channels \(c.latentChannels)",
+                              unusedFix: { _ in "is the file a diffusers AutoencoderKL?" }, matches: Self.matches)
     }
 
     /// A weight by canonical name (verified at open), as Float32 in its stored
