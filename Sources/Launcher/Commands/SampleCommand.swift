@@ -190,7 +190,10 @@ struct SampleCommand: ParsableCommand {
                            "cores": ProcessInfo.processInfo.activeProcessorCount, "threads": Gemm.threads]
         let traceWriter = trace.map { TraceWriter(trace: $0, path: Self.rankPath(run.trace!, rank: world.rank)) }
         let sink = try ckpt.flatMap { ckpt in
-            try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
+            try run.dump.map { _ in
+                try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage,
+                             killAfterStep: try dumpOptions.killAfterStep(rank: world.rank))
+            }
         }
         let noise: NoiseSource? = position.isSampler ? try makeNoise(run, plan) : nil
         let progress = world.rank == 0 ? Progress(plan: plan, replica: replica, options: progressOptions) : nil
