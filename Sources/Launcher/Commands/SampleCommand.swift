@@ -160,7 +160,7 @@ struct SampleCommand: ParsableCommand {
             throw DiTError("num_images: this model makes \(config.inChannels)-channel latents; pass --vae VAE.safetensors (vae: in the config) to write images")
         }
         let decoder = try run.simulate || pixels ? nil : run.vae.map {
-            try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
+            try SpreadDecoder(path: $0, model: config, transport: transport)
         }
         let output = world.rank == 0 && !run.simulate
             ? try OutputDirectory(path: run.outputDir, overwrite: overwrite, bulk: bulk != nil) : nil
