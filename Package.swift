@@ -34,6 +34,7 @@ let package = Package(
             ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Tensors"]),
+        .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Stages", "Tensors"]),
     ],
     swiftLanguageModes: [.v5]
 )

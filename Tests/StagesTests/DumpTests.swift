@@ -44,25 +44,18 @@ final class DumpTests: XCTestCase {
         XCTAssertEqual(try DumpSelection.parsePoints(["all"]), Set(DumpPoint.allCases))
     }
 
-    func run(stages: Int, _ ckpt: Checkpoint, _ run: RunConfig) throws -> [MemoryDumpSource] {
+    func run(stages: Int, _ ckpt: Checkpoint, _ run: RunConfig) throws -> [MemoryDump] {
         var r = run
         r.stages = stages
         let selection = DumpSelection(steps: Set(0..<r.steps), points: Set(DumpPoint.allCases))
-        var sinks: [MemoryDumpSource] = []
+        var sinks: [MemoryDump] = []
         _ = try PipelineTests.runLoopback(checkpoint: ckpt, run: r) { rank in
-            let s = MemoryDumpSource(name: "\(stages)-stage rank \(rank)", selection: selection,
+            let s = MemoryDump(name: "\(stages)-stage rank \(rank)", selection: selection,
                                      attributes: ["model_config": "{\"depth\": 4}"])
             sinks.append(s)
             return s
         }
         return sinks
-    }
-
-    /// Joins rank sinks into one source, as `dit dump merge` does.
-    func merged(_ sinks: [MemoryDumpSource]) -> MemoryDumpSource {
-        let out = MemoryDumpSource(name: sinks[0].name, selection: sinks[0].selection, attributes: sinks[0].attributes)
-        for s in sinks { for (k, v) in s.values { out.values[k] = v; out.set(shape: s.shapes[k]!, for: k) } }
-        return out
     }
 
     func testOneAndFourStagesDumpTheSame() throws {
@@ -72,7 +65,7 @@ final class DumpTests: XCTestCase {
         r.steps = 3
         r.classes = [1, 2, 3, 4, 5]
         r.microbatchSize = 2
-        let one = merged(try run(stages: 1, ckpt, r)), four = merged(try run(stages: 4, ckpt, r))
+        let one = MemoryDump.merged(try run(stages: 1, ckpt, r)), four = MemoryDump.merged(try run(stages: 4, ckpt, r))
         XCTAssertEqual(one.shapes.count, 3 * 5 * (5 + 4))
         let cmp = try DumpComparison(one, four, rtol: 0, atol: 0)
         XCTAssertNil(cmp.firstFailure)
@@ -81,16 +74,19 @@ final class DumpTests: XCTestCase {
 
         // A change in block 2 at step 1 is the first divergence, whatever follows.
         let key = DumpKey(step: 1, point: .block, block: 2, image: 3)
-        var v = four.values[key]!
-        v[7] += 0.5
-        four.values[key] = v
-        four.values[DumpKey(step: 2, point: .embed, image: 0)]![0] = .nan
+        func perturb(_ key: DumpKey, _ change: (inout [Float]) -> Void) throws {
+            var v = try four.read(key)
+            change(&v)
+            four.set(v, shape: four.shapes[key]!, for: key)
+        }
+        try perturb(key) { $0[7] += 0.5 }
+        try perturb(DumpKey(step: 2, point: .embed, image: 0)) { $0[0] = .nan }
         let bad = try DumpComparison(one, four, rtol: 1e-5, atol: 1e-6)
         XCTAssertEqual(bad.firstFailure?.key, key)
         XCTAssertEqual(bad.firstFailure?.worstIndex, 7)
         XCTAssertEqual(bad.firstFailure?.maxAbs ?? 0, 0.5, accuracy: 1e-3)
 
-        let other = MemoryDumpSource(name: "other", selection: one.selection, attributes: ["model_config": "{\"depth\": 3}"])
+        let other = MemoryDump(name: "other", selection: one.selection, attributes: ["model_config": "{\"depth\": 3}"])
         XCTAssertThrowsError(try DumpComparison(one, other, rtol: 0, atol: 0)) {
             XCTAssertTrue("\($0)".contains("different models"), "\($0)")
         }

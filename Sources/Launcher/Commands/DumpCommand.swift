@@ -195,35 +195,7 @@ struct DumpMergeCommand: ParsableCommand {
 
     func run() throws {
         let source = try HDF5DumpSource(paths: files.flatMap { try HDF5DumpSource.resolve($0) })
-        let partial = output + ".partial"
-        do {
-            let out = try DumpH5File(creating: partial)
-            for (k, v) in source.rawAttributes.sorted(by: { $0.key < $1.key }) where !["rank", "stage", "blocks", "layout"].contains(k) {
-                try out.setRootAttribute(k, v)
-            }
-            try out.setRootAttribute("layout", .string("merged"))
-            try out.setRootAttribute("merged_from", .string(source.files.map(\.path).joined(separator: ",")))
-            let gzip = source.rawAttributes["compress"] == .string("gzip")
-            for key in source.shapes.keys.sorted() {
-                let loc = source.locations[key]!
-                let t = loc.attributes["timestep"] ?? .int(-1)
-                try out.group("/step_\(key.step)", attributes: [("step", .int(key.step)), ("timestep", t)])
-                var attrs: [(String, H5Attr)] = [("point", .string(key.point.rawValue)), ("step", .int(key.step)), ("timestep", t),
-                                                 ("image", .int(key.image)), ("doubled", .int(loc.rows.count == 2 ? 1 : 0))]
-                if let b = key.block { attrs.append(("block", .int(b))) }
-                for k in ["rank", "stage", "microbatch"] { if let v = loc.attributes[k] { attrs.append((k, v)) } }
-                let values = try source.read(key)
-                try values.withUnsafeBufferPointer {
-                    try out.write("/step_\(key.step)/image_\(key.image)/\(key.pointName)", shape: source.shapes[key]!,
-                                  data: $0.baseAddress!, gzip: gzip, attributes: attrs)
-                }
-            }
-            try out.close()
-            guard rename(partial, output) == 0 else { throw DiTError("\(output): cannot rename \(partial) into place (\(String(cString: strerror(errno))))") }
-        } catch {
-            unlink(partial)
-            throw error
-        }
+        try source.writeMerged(to: output)
         print("\(output): \(plural(source.shapes.count, "entry", "entries")) from \(plural(source.files.count, "file"))")
     }
 }

@@ -14,6 +14,20 @@ struct DumpOptions: ParsableArguments {
     var dumpImages: String?
     @Flag(help: "gzip the dump's datasets.")
     var dumpCompress = false
+    /// Crash tests only (scripts/test-dump.sh), hidden from --help and kept
+    /// out of the run config: `K` or `K:R` kills every rank (or rank R) with
+    /// SIGKILL at the end of step K, once step K−1 is flushed to its dump.
+    @Option(help: .hidden) var dumpTestKillAfterStep: String?
+
+    /// The step after which this rank kills itself (`--dump-test-kill-after-step`), if any.
+    func killAfterStep(rank: Int) throws -> Int? {
+        guard let spec = dumpTestKillAfterStep else { return nil }
+        let parts = spec.split(separator: ":").map { Int($0) }
+        guard (1...2).contains(parts.count), let step = parts[0], parts.count == 1 || parts[1] != nil else {
+            throw DiTError("--dump-test-kill-after-step: '\(spec)' is not K or K:RANK")
+        }
+        return parts.count == 1 || parts[1] == rank ? step : nil
+    }
 
     func apply(to r: inout RunConfig) throws {
         if let dump { r.dump = r.dump.map { var d = $0; d.path = dump; return d } ?? DumpConfig(path: dump) }

@@ -48,9 +48,7 @@ struct ForwardCommand: ParsableCommand {
         } else {
             out = try model.forward(x: x, t: t, y: y, workspace: ws)
         }
-        let writer = try HDF5Writer(path: output)
-        try writer.write("/out", out)
-        try writer.commit()
+        try H5Writer.write(atomically: output, format: .earliest) { try $0.write("/out", out) }
     }
 }
 

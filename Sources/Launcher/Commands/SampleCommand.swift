@@ -160,7 +160,7 @@ struct SampleCommand: ParsableCommand {
             throw DiTError("num_images: this model makes \(config.inChannels)-channel latents; pass --vae VAE.safetensors (vae: in the config) to write images")
         }
         let decoder = try run.simulate || pixels ? nil : run.vae.map {
-            try SpreadDecoder(path: $0, model: config, world: world, transport: transport)
+            try SpreadDecoder(path: $0, model: config, transport: transport)
         }
         let output = world.rank == 0 && !run.simulate
             ? try OutputDirectory(path: run.outputDir, overwrite: overwrite, bulk: bulk != nil) : nil
@@ -190,7 +190,10 @@ struct SampleCommand: ParsableCommand {
                            "cores": ProcessInfo.processInfo.activeProcessorCount, "threads": Gemm.threads]
         let traceWriter = trace.map { TraceWriter(trace: $0, path: rankPath(run.trace!, rank: world.rank, defaultExtension: "json")) }
         let sink = try ckpt.flatMap { ckpt in
-            try run.dump.map { _ in try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage) }
+            try run.dump.map { _ in
+                try HDF5Sink(run: run, plan: plan, checkpoint: ckpt, rank: world.rank, stage: stage,
+                             killAfterStep: try dumpOptions.killAfterStep(rank: world.rank))
+            }
         }
         let noise: NoiseSource? = position.isSampler ? try makeNoise(run, plan) : nil
         let progress = world.rank == 0 ? Progress(plan: plan, replica: replica, options: progressOptions) : nil

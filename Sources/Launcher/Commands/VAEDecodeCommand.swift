@@ -49,9 +49,7 @@ struct VAEDecodeCommand: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         let out = try decoder.decode(z)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let writer = try HDF5Writer(path: output)
-        try writer.write("/out", out)
-        try writer.commit()
+        try H5Writer.write(atomically: output, format: .earliest) { try $0.write("/out", out) }
         let c = decoder.config
         let line = "vae-decode: \(plural(z.shape[0], "image")) \(out.shape[2])×\(out.shape[3]) from \(z.shape[2])×\(z.shape[3]) latents in "
             + String(format: "%.3f", seconds) + " s (block_out_channels \(c.blockOutChannels), layers_per_block \(c.layersPerBlock))\n"

@@ -10,12 +10,12 @@ final class HDF5DumpSource: DumpSource {
         let dataset: String
         let rows: [Int]
         let rowSize: Int
-        let attributes: [String: H5Attr]
+        let attributes: [String: AttributeValue]
     }
 
     let files: [H5Reader]
     let name: String
-    let rawAttributes: [String: H5Attr]
+    let rawAttributes: [String: AttributeValue]
     var attributes: [String: String] { rawAttributes.mapValues(\.description) }
     private(set) var shapes: [DumpKey: [Int]] = [:]
     private(set) var locations: [DumpKey: Location] = [:]
@@ -50,20 +50,14 @@ final class HDF5DumpSource: DumpSource {
             if FileManager.default.fileExists(atPath: part) { out.append(part); continue }
             let url = URL(fileURLWithPath: part)
             let dir = url.deletingLastPathComponent().path
-            let ext = url.pathExtension.isEmpty ? "h5" : url.pathExtension
-            let base = url.deletingPathExtension().lastPathComponent
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             var byRank: [Int: String] = [:]
-            for n in names where n.hasPrefix(base + ".rank") {
-                let rest = n.dropFirst(base.count + 5)
-                let digits = rest.prefix { $0.isNumber }
-                guard let r = Int(digits) else { continue }
-                let tail = rest.dropFirst(digits.count)
-                if tail == ".\(ext)" { byRank[r] = n }
-                else if tail == ".\(ext).partial", byRank[r] == nil { byRank[r] = n }
+            for n in names {
+                guard let (r, partial) = DumpLayout.rank(ofFile: n, dump: part) else { continue }
+                if !partial || byRank[r] == nil { byRank[r] = n }
             }
             guard !byRank.isEmpty else {
-                throw DiTError("\(part): no such file, and no rank files \(base).rankN.\(ext) in \(dir)")
+                throw DiTError("\(part): no such file, and no rank files \(DumpLayout.rankFilePattern(part)) in \(dir)")
             }
             out += byRank.keys.sorted().map { URL(fileURLWithPath: dir).appendingPathComponent(byRank[$0]!).path }
         }
@@ -73,44 +67,45 @@ final class HDF5DumpSource: DumpSource {
     private func index(file i: Int) throws {
         let f = files[i]
         let root = i == 0 ? rawAttributes : try f.attributes("/")
-        for step in try f.children("/") where step.hasPrefix("step_") {
-            guard let k = Int(step.dropFirst(5)) else { continue }
-            let stepAttrs = try f.attributes("/\(step)")
-            for g in try f.children("/\(step)") {
-                let group = "/\(step)/\(g)"
+        for step in try f.children("/") {
+            guard let k = DumpLayout.step(ofGroup: step) else { continue }
+            let stepGroup = "/\(step)"
+            let stepAttrs = try f.attributes(stepGroup)
+            for g in try f.children(stepGroup) {
+                let group = "\(stepGroup)/\(g)"
                 guard f.isGroup(group) else { continue }
+                let isMicrobatches = DumpLayout.isMicrobatchGroup(g)
                 // Format 2 (rank files): images, doubled, microbatch(es) on the
                 // micro-batch group, rank and stage at the root, timestep on
                 // the step; format 1 had them on every dataset.
-                var groupAttrs = g.hasPrefix("mb_") ? try f.attributes(group) : [:]
-                if g.hasPrefix("mb_") {
+                var groupAttrs = isMicrobatches ? try f.attributes(group) : [:]
+                if isMicrobatches {
                     for key in ["rank", "stage"] { if let v = root[key] { groupAttrs[key] = groupAttrs[key] ?? v } }
                     if let t = stepAttrs["timestep"] { groupAttrs["timestep"] = groupAttrs["timestep"] ?? t }
-                    if groupAttrs["microbatch"] == nil, let m = Int(g.dropFirst(3)) { groupAttrs["microbatch"] = .int(m) }
+                    if groupAttrs["microbatch"] == nil, let m = DumpLayout.microbatch(ofGroup: g) { groupAttrs["microbatch"] = .int(m) }
                 }
                 // The attributes of image j of a group holding several micro-batches.
-                let perImage = groupAttrs["microbatches"]?.ints
-                func attributes(_ j: Int, _ base: [String: H5Attr]) -> [String: H5Attr] {
-                    guard let perImage, j < perImage.count else { return base }
+                func attributes(_ j: Int, _ base: [String: AttributeValue], _ layout: DumpLayout.Group) -> [String: AttributeValue] {
+                    guard j < layout.microbatches.count else { return base }
                     var a = base
-                    a["microbatch"] = .int(perImage[j])
+                    a["microbatch"] = .int(layout.microbatches[j])
                     return a
                 }
                 for d in try f.children(group) {
                     let path = "\(group)/\(d)"
-                    if g.hasPrefix("mb_"), d.hasPrefix("blocks_"), let first = Int(d.dropFirst(7)) {
+                    if isMicrobatches, let first = DumpLayout.firstBlock(ofDataset: d) {
                         // Consecutive blocks first, first+1, ... as the leading axis.
                         let shape = try f.shape(path)
-                        guard shape.count >= 2, let images = groupAttrs["images"]?.ints, !images.isEmpty else {
+                        guard shape.count >= 2, let layout = DumpLayout.Group(attributes: groupAttrs), !layout.images.isEmpty else {
                             throw DiTError("\(f.path): \(path) is not a (blocks, rows, ...) dataset with 'images' on its group; not a dit dump file?")
                         }
-                        let parts = try Self.parts(shape[1], images: images.count, doubled: groupAttrs["doubled"]?.int == 1, path, f.path)
+                        let parts = try Self.parts(shape[1], layout, path, f.path)
                         let rowSize = shape.dropFirst(2).reduce(1, *)
                         for j in 0..<shape[0] {
-                            for (r, image) in images.enumerated() {
-                                let rows = (0..<parts).map { j * shape[1] + $0 * images.count + r }
+                            for (r, image) in layout.images.enumerated() {
                                 try add(DumpKey(step: k, point: .block, block: first + j, image: image), [parts] + shape.dropFirst(2),
-                                        Location(file: i, dataset: path, rows: rows, rowSize: rowSize, attributes: attributes(r, groupAttrs)))
+                                        Location(file: i, dataset: path, rows: layout.rows(image: r, parts: parts, block: j), rowSize: rowSize,
+                                                 attributes: attributes(r, groupAttrs, layout)))
                             }
                         }
                         continue
@@ -118,21 +113,21 @@ final class HDF5DumpSource: DumpSource {
                     guard let (point, block) = DumpKey.point(named: d) else { continue }
                     let shape = try f.shape(path)
                     let rowSize = shape.dropFirst().reduce(1, *)
-                    if g.hasPrefix("image_"), let image = Int(g.dropFirst(6)) {
+                    if let image = DumpLayout.image(ofGroup: g) {
                         let attrs = try f.attributes(path)
                         try add(DumpKey(step: k, point: point, block: block, image: image), shape,
                                 Location(file: i, dataset: path, rows: Array(0..<shape[0]), rowSize: rowSize, attributes: attrs))
-                    } else if g.hasPrefix("mb_") {
+                    } else if isMicrobatches {
                         var attrs = groupAttrs
                         if groupAttrs["images"] == nil { attrs = try f.attributes(path) }  // format 1
-                        guard let images = attrs["images"]?.ints else {
+                        guard let layout = DumpLayout.Group(attributes: attrs) else {
                             throw DiTError("\(f.path): \(path) has no 'images' attribute; not a dit dump file?")
                         }
-                        let parts = try Self.parts(shape.first ?? 0, images: images.count, doubled: attrs["doubled"]?.int == 1, path, f.path)
-                        for (j, image) in images.enumerated() {
-                            let rows = (0..<parts).map { $0 * images.count + j }
+                        let parts = try Self.parts(shape.first ?? 0, layout, path, f.path)
+                        for (j, image) in layout.images.enumerated() {
                             try add(DumpKey(step: k, point: point, block: block, image: image), [parts] + shape.dropFirst(),
-                                    Location(file: i, dataset: path, rows: rows, rowSize: rowSize, attributes: attributes(j, attrs)))
+                                    Location(file: i, dataset: path, rows: layout.rows(image: j, parts: parts), rowSize: rowSize,
+                                             attributes: attributes(j, attrs, layout)))
                         }
                     }
                 }
@@ -140,12 +135,12 @@ final class HDF5DumpSource: DumpSource {
         }
     }
 
-    /// Rows per image of a dataset with `rows` rows: 2 for [cond; uncond]
-    /// (only with guidance), else 1.
-    private static func parts(_ rows: Int, images: Int, doubled: Bool, _ path: String, _ file: String) throws -> Int {
-        if rows == images { return 1 }
-        if doubled, rows == 2 * images { return 2 }
-        throw DiTError("\(file): \(path) has \(rows) rows but \(images) images" + (doubled ? " × 1 or 2" : ""))
+    /// Rows per image of a dataset with `rows` rows in `group`.
+    private static func parts(_ rows: Int, _ group: DumpLayout.Group, _ path: String, _ file: String) throws -> Int {
+        guard let parts = group.parts(rows: rows) else {
+            throw DiTError("\(file): \(path) has \(rows) rows but \(group.images.count) images" + (group.doubled ? " × 1 or 2" : ""))
+        }
+        return parts
     }
 
     private func add(_ key: DumpKey, _ shape: [Int], _ location: Location) throws {

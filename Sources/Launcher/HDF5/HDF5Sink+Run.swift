@@ -4,12 +4,13 @@ import Tensors
 
 extension HDF5Sink {
     /// The sink of rank `rank` for a sampling run with a `dump:` section.
-    convenience init(run: RunConfig, plan: SamplingPlan, checkpoint: Checkpoint, rank: Int, stage: Int) throws {
+    convenience init(run: RunConfig, plan: SamplingPlan, checkpoint: Checkpoint, rank: Int, stage: Int,
+                     killAfterStep: Int? = nil) throws {
         guard let dump = run.dump else { throw DiTError("dump: no dump configured") }
         let selection = try DumpSelection(dump, stepCount: plan.steps)
         try self.init(dump: dump, selection: selection, rank: rank, stage: stage,
                       rootAttributes: Self.rootAttributes(run: run, plan: plan, checkpoint: checkpoint, rank: rank, stage: stage),
-                      checkpointToHash: checkpoint.path)
+                      checkpointToHash: checkpoint.path, killAfterStep: killAfterStep)
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
@@ -19,14 +20,15 @@ extension HDF5Sink {
     }
 
     /// Root attributes of a rank file: what produced it (docs/dump-format.md).
-    static func rootAttributes(run: RunConfig, plan: SamplingPlan, checkpoint: Checkpoint, rank: Int, stage: Int) -> [(String, H5Attr)] {
+    static func rootAttributes(run: RunConfig, plan: SamplingPlan, checkpoint: Checkpoint, rank: Int, stage: Int) -> [(String, AttributeValue)] {
         let file = try? FileManager.default.attributesOfItem(atPath: checkpoint.path)
         let size = (file?[.size] as? NSNumber)?.intValue ?? -1
         let mtime = (file?[.modificationDate] as? Date).map { ISO8601DateFormatter().string(from: $0) } ?? ""
         let blocks = plan.partition.ranges[stage]
         let dump = run.dump!
         return [
-            ("format", .string("dit-pipe activation dump")), ("format_version", .int(2)), ("layout", .string("rank")),
+            ("format", .string(DumpLayout.format)), ("format_version", .int(DumpLayout.formatVersion)),
+            ("layout", .string(DumpLayout.rankLayout)),
             ("program", .string("dit")), ("program_version", .string(DiTCommand.configuration.version)),
             ("model_config", .string(json(plan.model))),
             ("checkpoint", .string(checkpoint.path)), ("checkpoint_size", .int(size)), ("checkpoint_mtime", .string(mtime)),

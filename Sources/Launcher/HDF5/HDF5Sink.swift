@@ -17,8 +17,13 @@ final class HDF5Sink: ActivationSink {
     let compress: Bool
     let rank: Int, stage: Int
     let maxQueuedBytes = 256 << 20
-    /// Test hook: DIT_TEST_KILL_AFTER_STEP=k[:rank] kills this rank with
-    /// SIGKILL once step k−1 is flushed (scripts/test-dump.sh).
+    /// A step's records are held by the writer until the step ends, then
+    /// written as one group; over this many bytes, they are written at once,
+    /// one group per micro-batch.
+    let maxPendingBytes: Int
+    /// Crash tests only: `endStep(k)` kills the process with SIGKILL once
+    /// step k−1 is flushed (scripts/test-dump.sh, through `dit sample`'s
+    /// hidden --dump-test-kill-after-step).
     let killAfterStep: Int?
 
     /// The kept rows of one recorded tensor of one micro-batch: p parts
@@ -36,7 +41,7 @@ final class HDF5Sink: ActivationSink {
 
     enum Job {
         case record(Record)
-        case root(String, H5Attr)
+        case root(String, AttributeValue)
         case flush(step: Int)
         case close
     }
@@ -50,24 +55,19 @@ final class HDF5Sink: ActivationSink {
     private var flushedStep = -1
     private var opened = false
     private var finished = false
-    /// A step's records are held by the writer until the step ends, then
-    /// written as one group; over this many bytes, they are written at once,
-    /// one group per micro-batch.
-    /// (DIT_TEST_DUMP_PENDING_BYTES overrides it, for scripts/test-dump.sh.)
-    let maxPendingBytes = ProcessInfo.processInfo.environment["DIT_TEST_DUMP_PENDING_BYTES"].flatMap { Int($0) } ?? 64 << 20
     private var hashing = false
     private var thread: Thread?
 
-    init(dump: DumpConfig, selection: DumpSelection, rank: Int, stage: Int, rootAttributes: [(String, H5Attr)],
-         checkpointToHash: String?) throws {
+    init(dump: DumpConfig, selection: DumpSelection, rank: Int, stage: Int, rootAttributes: [(String, AttributeValue)],
+         checkpointToHash: String?, maxPendingBytes: Int = 64 << 20, killAfterStep: Int? = nil) throws {
         self.selection = selection
         self.rank = rank
         self.stage = stage
+        self.maxPendingBytes = maxPendingBytes
+        self.killAfterStep = killAfterStep
         compress = dump.compress
-        finalPath = rankPath(dump.path, rank: rank, defaultExtension: "h5")
-        partialPath = finalPath + ".partial"
-        let env = ProcessInfo.processInfo.environment["DIT_TEST_KILL_AFTER_STEP"]?.split(separator: ":").compactMap { Int($0) } ?? []
-        killAfterStep = env.first.flatMap { env.count == 1 || env[1] == rank ? $0 : nil }
+        finalPath = DumpLayout.rankPath(dump.path, rank: rank)
+        partialPath = DumpLayout.partialPath(finalPath)
         let dir = (finalPath as NSString).deletingLastPathComponent
         if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
@@ -102,10 +102,10 @@ final class HDF5Sink: ActivationSink {
 
     func record(_ point: DumpPoint, step: Int, microbatch: Int, block: Int?, rows: RowInfo,
                 data: UnsafePointer<Float>, shape: [Int]) throws {
-        let layout = DumpRows(rows: rows, shape: shape)
+        let layout = DumpLayout.Rows(rows: rows, shape: shape)
         let keep = rows.images.indices.filter { selection.wants(image: rows.images[$0]) }
         guard !keep.isEmpty else { return }
-        let rowIndices = (0..<layout.parts).flatMap { part in keep.map { part * layout.n + $0 } }
+        let rowIndices = (0..<layout.parts).flatMap { part in keep.map { DumpLayout.row(part: part, image: $0, of: layout.n) } }
         let count = rowIndices.count * layout.rowSize
         var buffer = takeBuffer(count)
         buffer.withUnsafeMutableBufferPointer { out in
@@ -182,10 +182,10 @@ final class HDF5Sink: ActivationSink {
 
     // MARK: writer thread
 
-    private func writerLoop(_ rootAttributes: [(String, H5Attr)]) {
-        var file: DumpH5File
+    private func writerLoop(_ rootAttributes: [(String, AttributeValue)]) {
+        var file: H5Writer
         do {
-            file = try DumpH5File(creating: partialPath)
+            file = try H5Writer(creating: partialPath, format: .dump)
             for (k, v) in rootAttributes { try file.setRootAttribute(k, v) }
             try file.flush()
         } catch {
@@ -268,7 +268,7 @@ final class HDF5Sink: ActivationSink {
     }
 
     /// A step's records split into groups that are written as one
-    /// `/step_k/mb_m` group each: all micro-batches together when every
+    /// micro-batch group each: all micro-batches together when every
     /// point has each of them once with the same row shape, else one group
     /// per micro-batch.
     static func groups(_ records: [Record], separately: Bool) -> [[Record]] {
@@ -282,38 +282,38 @@ final class HDF5Sink: ActivationSink {
         return together ? [records] : byMicrobatch
     }
 
-    /// Writes records of one step as the group `/step_k/mb_m` (m: the first
-    /// micro-batch): images concatenated in micro-batch order, rows
-    /// [cond of every image; uncond of every image], and the blocks stacked
-    /// as `blocks_{f}` datasets of consecutive blocks.
-    func write(_ records: [Record], scratch: inout [Float], to file: DumpH5File) throws {
+    /// Writes records of one step as one micro-batch group (`DumpLayout`):
+    /// images concatenated in micro-batch order, rows [cond of every image;
+    /// uncond of every image], and the blocks stacked as `blocks_{f}`
+    /// datasets of consecutive blocks.
+    func write(_ records: [Record], scratch: inout [Float], to file: H5Writer) throws {
         let step = records[0].step
         let microbatches = Set(records.map(\.microbatch)).sorted()
         var imagesOf: [Int: [Int]] = [:]
         for r in records where imagesOf[r.microbatch] == nil { imagesOf[r.microbatch] = r.images }
-        let images = microbatches.flatMap { imagesOf[$0]! }
-        try file.group("/step_\(step)", attributes: [("step", .int(step)), ("timestep", .int(records[0].timestep))])
-        var group = "/step_\(step)/mb_\(microbatches[0])"
-        var suffix = 1
-        while file.hasGroup(group) { group = "/step_\(step)/mb_\(microbatches[0])_\(suffix)"; suffix += 1 }
-        try file.group(group, attributes: [
-            ("images", .ints(images)), ("doubled", .int(records[0].doubled ? 1 : 0)), ("microbatch", .int(microbatches[0])),
-            ("microbatches", .ints(microbatches.flatMap { Array(repeating: $0, count: imagesOf[$0]!.count) })),
-        ])
+        let layout = DumpLayout.Group(images: microbatches.flatMap { imagesOf[$0]! },
+                                      microbatches: microbatches.flatMap { Array(repeating: $0, count: imagesOf[$0]!.count) },
+                                      doubled: records[0].doubled)
+        try file.group(DumpLayout.stepGroup(step), attributes: DumpLayout.stepAttributes(step: step, timestep: .int(records[0].timestep)))
+        var split = 0
+        while file.hasGroup(DumpLayout.microbatchGroup(step: step, microbatch: layout.microbatch, split: split)) { split += 1 }
+        let group = DumpLayout.microbatchGroup(step: step, microbatch: layout.microbatch, split: split)
+        try file.group(group, attributes: layout.attributes)
         let byPoint = Dictionary(grouping: records) { DumpKey(step: 0, point: $0.point, block: $0.block, image: 0) }
-        // Copies one point's records (sorted by micro-batch) into `out`:
-        // part 0 of every micro-batch, then part 1.
+        // Copies one point's records (sorted by micro-batch) into `out`, each
+        // part of each record's images at its rows.
         func gather(_ rs: [Record], into out: UnsafeMutablePointer<Float>) -> [Int] {
             let parts = rs[0].parts, rowSize = rs[0].shape.dropFirst().reduce(1, *)
-            var o = 0
-            for part in 0..<parts {
-                for r in rs {
-                    let size = r.images.count * rowSize
-                    r.buffer.withUnsafeBufferPointer { (out + o).update(from: $0.baseAddress! + part * size, count: size) }
-                    o += size
+            var first = 0
+            for r in rs {
+                let size = r.images.count * rowSize
+                for part in 0..<parts {
+                    let row = DumpLayout.row(part: part, image: first, of: layout.images.count)
+                    r.buffer.withUnsafeBufferPointer { (out + row * rowSize).update(from: $0.baseAddress! + part * size, count: size) }
                 }
+                first += r.images.count
             }
-            return [parts * images.count] + rs[0].shape.dropFirst()
+            return [parts * layout.images.count] + rs[0].shape.dropFirst()
         }
         func ensure(_ count: Int) {
             if scratch.count < count { scratch = [Float](unsafeUninitializedCapacity: count) { _, n in n = count } }
@@ -338,7 +338,8 @@ final class HDF5Sink: ActivationSink {
             try scratch.withUnsafeMutableBufferPointer { out in
                 var shape: [Int] = []
                 for (i, rs) in run.enumerated() { shape = gather(rs, into: out.baseAddress! + i * slab) }
-                try file.write("\(group)/blocks_\(blocks[start])", shape: [run.count] + shape, data: out.baseAddress!, gzip: compress)
+                try file.write("\(group)/\(DumpLayout.blocksDataset(first: blocks[start]))", shape: [run.count] + shape,
+                               data: out.baseAddress!, gzip: compress)
             }
             start = end
         }

@@ -1,4 +1,3 @@
-import CHDF5
 import Foundation
 import Stages
 import Tensors
@@ -11,11 +10,11 @@ import Tensors
 enum SamplesFile {
     /// Writes `path` (a temporary name: the caller renames it into place).
     static func write(to path: String, samples: Tensor, images: Tensor?, plan: SamplingPlan,
-                      attributes: [(String, H5Attr)]) throws {
-        let file = try DumpH5File(creating: path)
-        try file.write("/samples", shape: samples.shape, data: samples.pointer, gzip: false)
+                      attributes: [(String, AttributeValue)]) throws {
+        let file = try H5Writer(creating: path, format: .dump)
+        try file.write("/samples", samples)
         if let images, images !== samples {
-            try file.write("/images", shape: images.shape, data: images.pointer, gzip: false)
+            try file.write("/images", images)
         }
         try file.writeInts("/labels", plan.run.classes)
         try file.writeInts("/timesteps", plan.timesteps)
@@ -23,9 +22,9 @@ enum SamplesFile {
         try file.close()
     }
 
-    static func attributes(plan: SamplingPlan, checkpoint: Checkpoint, sha256: String, decoded: Bool) -> [(String, H5Attr)] {
+    static func attributes(plan: SamplingPlan, checkpoint: Checkpoint, sha256: String, decoded: Bool) -> [(String, AttributeValue)] {
         let run = plan.run
-        var out: [(String, H5Attr)] = [
+        var out: [(String, AttributeValue)] = [
             ("format", .string("dit-pipe samples")), ("format_version", .int(1)),
             ("program", .string("dit")), ("program_version", .string(DiTCommand.configuration.version)),
             ("run_config", .string(HDF5Sink.json(run))), ("model_config", .string(HDF5Sink.json(plan.model))),
@@ -46,20 +45,5 @@ enum SamplesFile {
             out.append(("vae_scale_factor", .double(Double(SpreadDecoder.scale))))
         }
         return out
-    }
-}
-
-extension DumpH5File {
-    /// A 1-D int64 dataset.
-    func writeInts(_ name: String, _ values: [Int]) throws {
-        let v = values.map(Int64.init)
-        let space = try check(H5Screate_simple(1, [hsize_t(v.count)], nil), "dataspace for \(name)")
-        defer { H5Sclose(space) }
-        let set = try check(H5Dcreate2(file, name, dit_h5t_native_int64(), space, dit_h5p_default(), dit_h5p_default(), dit_h5p_default()),
-                            "creating dataset \(name) in \(path)")
-        defer { H5Dclose(set) }
-        if !v.isEmpty {
-            try check(H5Dwrite(set, dit_h5t_native_int64(), dit_h5s_all(), dit_h5s_all(), dit_h5p_default(), v), "writing dataset \(name) in \(path)")
-        }
     }
 }

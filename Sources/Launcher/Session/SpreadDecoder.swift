@@ -11,16 +11,20 @@ import Tensors
 final class SpreadDecoder {
     static let scale: Float = 0.18215
     let decoder: VAEDecoder
-    let world: MPIWorld
+    /// The job's ranks; nil in a single process.
     let transport: Transport?
 
     /// Opens the VAE on this rank and checks it against the DiT's latents
     /// (channels) before any sampling.
-    init(path: String, model: DiTConfig, world: MPIWorld, transport: Transport?) throws {
-        decoder = try VAEDecoder(path: path)
+    convenience init(path: String, model: DiTConfig, transport: Transport?) throws {
+        let decoder = try VAEDecoder(path: path)
         try decoder.validateInput(shape: [1, model.inChannels, model.inputSize, model.inputSize],
                                   name: "the DiT's latent image")
-        self.world = world
+        self.init(decoder: decoder, transport: transport)
+    }
+
+    init(decoder: VAEDecoder, transport: Transport?) {
+        self.decoder = decoder
         self.transport = transport
     }
 
@@ -29,8 +33,8 @@ final class SpreadDecoder {
     func decode(_ latents: Tensor?, count: Int, latentShape shape: [Int]) throws -> Tensor? {
         let f = decoder.scaleFactor, out = decoder.config.outChannels
         let latentSize = shape.reduce(1, *), imageSize = out * f * shape[1] * f * shape[2]
-        let ranks = transport == nil ? 1 : world.size
-        let me = world.rank
+        let ranks = transport?.worldSize ?? 1
+        let me = transport?.rank ?? 0
         func decodeOne(_ z: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) throws {
             let scaled = Tensor(shape: [1] + shape)
             for i in 0..<latentSize { scaled[i] = z[i] / Self.scale }

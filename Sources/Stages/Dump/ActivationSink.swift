@@ -27,7 +27,7 @@ public struct RowInfo: Sendable {
 }
 
 /// Receives activations as a run produces them. The HDF5 implementation
-/// lives in Launcher; `MemorySink` serves tests.
+/// lives in Launcher; `MemoryDump` is its in-process twin.
 public protocol ActivationSink: AnyObject {
     /// Cheap filter asked before any copy is made.
     func wants(_ point: DumpPoint, step: Int) -> Bool
@@ -36,24 +36,4 @@ public protocol ActivationSink: AnyObject {
     /// Called after the last update of each step on this rank (flush point).
     func endStep(_ step: Int) throws
     func close() throws
-}
-
-/// Keeps every recorded tensor in memory, keyed "point/step/microbatch[/block]".
-public final class MemorySink: ActivationSink {
-    public private(set) var records: [String: [Float]] = [:]
-    public private(set) var order: [String] = []
-    let points: Set<DumpPoint>
-
-    public init(points: Set<DumpPoint> = Set(DumpPoint.allCases)) { self.points = points }
-
-    public func wants(_ point: DumpPoint, step: Int) -> Bool { points.contains(point) }
-
-    public func record(_ point: DumpPoint, step: Int, microbatch: Int, block: Int?, rows: RowInfo,
-                       data: UnsafePointer<Float>, shape: [Int]) {
-        let key = "\(point.rawValue)/\(step)/\(microbatch)" + (block.map { "/\($0)" } ?? "")
-        records[key] = Array(UnsafeBufferPointer(start: data, count: shape.reduce(1, *)))
-        order.append(key)
-    }
-    public func endStep(_ step: Int) {}
-    public func close() {}
 }
