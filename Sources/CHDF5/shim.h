@@ -12,6 +12,8 @@ static inline hid_t dit_h5p_default(void) { return H5P_DEFAULT; }
 static inline hid_t dit_h5s_all(void) { return H5S_ALL; }
 static inline hid_t dit_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t dit_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hid_t dit_h5p_file_create(void) { return H5P_FILE_CREATE; }
+static inline hid_t dit_h5p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline unsigned dit_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned dit_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned dit_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }

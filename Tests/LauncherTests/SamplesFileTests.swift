@@ -33,6 +33,22 @@ final class SamplesFileTests: XCTestCase {
         XCTAssertEqual(root["cfg_scale"], .double(4))
     }
 
+    /// No object times in the headers: the same contents give the same bytes.
+    func testSameContentsSameBytes() throws {
+        let ckpt = try TestRun.checkpoint()
+        let plan = try SamplingPlan(run: try TestRun.config(), model: ckpt.config)
+        let samples = Tensor(shape: [2] + plan.imageShape)
+        let attributes = SamplesFile.attributes(plan: plan, checkpoint: ckpt, sha256: "abc", decoded: false)
+        let path = scratch.appendingPathComponent("samples.h5").path
+        var bytes: [Data] = []
+        for _ in 0..<2 {
+            try SamplesFile.write(to: path, samples: samples, images: nil, plan: plan, attributes: attributes)
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+            sleep(1)   // HDF5's times have 1 s resolution
+        }
+        XCTAssertEqual(bytes[0], bytes[1])
+    }
+
     func testAtomicWriteLeavesNothingOnFailure() throws {
         let out = Tensor(shape: [2, 3])
         let good = scratch.appendingPathComponent("out.h5").path

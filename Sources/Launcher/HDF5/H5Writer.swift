@@ -26,12 +26,28 @@ final class H5Writer {
     let path: String
     private(set) var file: hid_t = -1
     private var groups: Set<String> = ["/"]
+    /// Creation properties without HDF5's object times: by default every
+    /// object header holds its creation and modification time, so the same
+    /// run wrote different bytes each time. Without them a file is a function
+    /// of its contents (the demo's samples.h5 hashes the same on every run).
+    private let untimedGroup: hid_t, untimedDataset: hid_t
+
+    /// A property list of class `cls` with object time tracking off.
+    private static func untimed(_ cls: hid_t) -> hid_t {
+        let p = H5Pcreate(cls)
+        if p >= 0 { H5Pset_obj_track_times(p, false) }
+        return p >= 0 ? p : dit_h5p_default()
+    }
 
     /// Creates (truncates) `path`; messages call it `name` (default: `path`),
     /// the final name of a file written under a temporary one.
     init(creating path: String, format: Format, name: String? = nil) throws {
         dit_h5_silence_errors()
         self.path = name ?? path
+        untimedGroup = Self.untimed(dit_h5p_group_create())
+        untimedDataset = Self.untimed(dit_h5p_dataset_create())
+        let fcpl = Self.untimed(dit_h5p_file_create())   // the root group's times
+        defer { if fcpl != dit_h5p_default() { H5Pclose(fcpl) } }
         errno = 0
         var fapl = dit_h5p_default()
         defer { if fapl != dit_h5p_default() { H5Pclose(fapl) } }
@@ -64,7 +80,7 @@ final class H5Writer {
                 fapl = dit_h5p_default()
             }
         }
-        file = H5Fcreate(path, dit_h5f_acc_trunc(), dit_h5p_default(), fapl)
+        file = H5Fcreate(path, dit_h5f_acc_trunc(), fcpl, fapl)
         if file < 0 {
             let reason = errno != 0 ? String(cString: strerror(errno)) : "HDF5 could not create it"
             throw HDF5Error(message: "\(self.path): cannot create the HDF5 file (\(reason)); check that the directory exists and is writable")
@@ -86,7 +102,10 @@ final class H5Writer {
         }
     }
 
-    deinit { if file >= 0 { H5Fclose(file) } }
+    deinit {
+        if file >= 0 { H5Fclose(file) }
+        for p in [untimedGroup, untimedDataset] where p != dit_h5p_default() { H5Pclose(p) }
+    }
 
     func hasGroup(_ path: String) -> Bool { groups.contains(path) }
 
@@ -95,7 +114,7 @@ final class H5Writer {
     func group(_ path: String, attributes: [(String, AttributeValue)] = []) throws {
         if groups.contains(path) { return }
         try group(Self.parent(path))
-        let g = try check(H5Gcreate2(file, path, dit_h5p_default(), dit_h5p_default(), dit_h5p_default()), "creating group \(path) in \(self.path)")
+        let g = try check(H5Gcreate2(file, path, dit_h5p_default(), untimedGroup, dit_h5p_default()), "creating group \(path) in \(self.path)")
         defer { H5Gclose(g) }
         for (k, v) in attributes { try Self.setAttribute(g, k, v, in: self.path) }
         groups.insert(path)
@@ -109,10 +128,10 @@ final class H5Writer {
         let dims = shape.map { hsize_t($0) }
         let space = try check(H5Screate_simple(Int32(dims.count), dims, nil), "dataspace for \(name)")
         defer { H5Sclose(space) }
-        var dcpl = dit_h5p_default()
-        defer { if dcpl != dit_h5p_default() { H5Pclose(dcpl) } }
+        var dcpl = untimedDataset
+        defer { if dcpl != untimedDataset { H5Pclose(dcpl) } }
         if gzip, shape.allSatisfy({ $0 > 0 }) {
-            dcpl = try check(H5Pcreate(dit_h5p_dataset_create()), "properties of \(name)")
+            dcpl = try check(H5Pcopy(untimedDataset), "properties of \(name)")
             var chunk = dims
             for i in chunk.indices.dropLast() where chunk.reduce(1, *) * 4 > 64 << 20 { chunk[i] = 1 }
             try check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk), "chunking \(name)")
@@ -139,7 +158,7 @@ final class H5Writer {
         let v = values.map(Int64.init)
         let space = try check(H5Screate_simple(1, [hsize_t(v.count)], nil), "dataspace for \(name)")
         defer { H5Sclose(space) }
-        let set = try check(H5Dcreate2(file, name, dit_h5t_native_int64(), space, dit_h5p_default(), dit_h5p_default(), dit_h5p_default()),
+        let set = try check(H5Dcreate2(file, name, dit_h5t_native_int64(), space, dit_h5p_default(), untimedDataset, dit_h5p_default()),
                             "creating dataset \(name) in \(path)")
         defer { H5Dclose(set) }
         if !v.isEmpty {
