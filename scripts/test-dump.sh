@@ -144,8 +144,8 @@ if mount -t tmpfs -o size=256k tmpfs $T/small 2>/dev/null; then
 else
   expect_error "disk full (ulimit -f 256)" "disk full" "$T/small/d.rank0.h5*" -- bash -c "trap '' XFSZ; ulimit -f 256; exec timeout 60 $DIT sample ${RUN[*]} --output-dir $T/e2 --dump $T/small/d.h5 --dump-steps all"
 fi
-expect_error "unknown point" "unknown point 'blok'; allowed: x_t, embed, c, block, final, model_out, all" "$T/e3.rank*" -- $DIT sample "${RUN[@]}" --output-dir $T/e3o --dump $T/e3.h5 --dump-points block,blok
-expect_error "block internals not yet available" "block_internals .* is not available yet" "$T/e4.rank*" -- $DIT sample "${RUN[@]}" --output-dir $T/e4o --dump $T/e4.h5 --dump-points block_internals
+expect_error "unknown point" "unknown point 'blok'; allowed: x_t, embed, c, block, block_internals, final, model_out, all" "$T/e3.rank*" -- $DIT sample "${RUN[@]}" --output-dir $T/e3o --dump $T/e3.h5 --dump-points block,blok
+expect_error "block internals under Ulysses" "sequence_parallel: 1" "$T/e4.rank*" -- $DIT sample "${RUN[@]}" --output-dir $T/e4o --dump $T/e4.h5 --dump-points block_internals --sequence-parallel 2
 expect_error "step out of range" "step 9 is out of range; this run has 6 steps" "$T/e5.rank*" -- $DIT sample "${RUN[@]}" --output-dir $T/e5o --dump $T/e5.h5 --dump-steps 0,9
 timeout 60 $DIT sample --checkpoint Tests/Fixtures/fwd-tiny-p2.safetensors --steps 2 --classes 1,2 --output-dir $T/ot --dump $T/tiny.h5 >/dev/null 2>&1
 expect_error "different models" "different models" "$T/none" -- $DIT dump compare $T/one.h5 $T/tiny.h5
@@ -165,8 +165,28 @@ if python3 -c "import torch, h5py" 2>/dev/null; then
   out=$($DIT dump compare $T/n.h5 $T/torch.h5 --rtol 1e-3 --atol 1e-4 2>&1)
   grep -q "OK:" <<<"$out" && grep -q "compared 378 entries" <<<"$out" \
     && ok "Swift and PyTorch dumps agree (rtol 1e-3, atol 1e-4): $(grep block_3 <<<"$out")" || bad "torch compare" "$(tail -5 $T/torch.log) $out"
+  # Inside the blocks: adaLN modulation, attention and MLP branches (6 steps × 7 images × 4 blocks × 3).
+  timeout 300 python3 tools/torch_dump.py --checkpoint $CK --classes 0,1,2,3,4,5,6 --steps 6 --cfg-scale 4 \
+    --noise $T/noise.safetensors --dump-steps all --dump-points block_internals --output $T/torch-in.h5 >$T/torch-in.log 2>&1
+  timeout 120 $DIT sample "${RUN[@]}" --noise $T/noise.safetensors --output-dir $T/oin --dump $T/in.h5 --dump-steps all \
+    --dump-points block_internals >$T/in.log 2>&1
+  out=$($DIT dump compare $T/in.h5 $T/torch-in.h5 --rtol 1e-3 --atol 1e-4 2>&1)
+  grep -q "OK:" <<<"$out" && grep -q "compared 504 entries" <<<"$out" && grep -q "block_3_mlp" <<<"$out" \
+    && ok "Swift and PyTorch block internals agree (rtol 1e-3, atol 1e-4): $(grep -E 'block_3_(adaLN|attn|mlp)' <<<"$out" | tr -s ' ' | paste -sd ';')" \
+    || bad "torch compare of block internals" "$(tail -3 $T/torch-in.log) $(tail -3 $T/in.log) $out"
 else
   echo "skip PyTorch comparison (no torch/h5py)"
+fi
+
+# 8. Block internals of 4 stages equal those of 1 stage, bitwise.
+"${MPIRUN[@]}" -np 4 $DIT sample "${RUN[@]}" --stages 4 --output-dir $T/oin4 --dump $T/in4.h5 --dump-steps first,last \
+  --dump-points block,block_internals >$T/in4.log 2>&1
+timeout 120 $DIT sample "${RUN[@]}" --output-dir $T/oin1 --dump $T/in1.h5 --dump-steps first,last --dump-points block,block_internals >$T/in1.log 2>&1
+out=$($DIT dump compare $T/in1.h5 $T/in4.h5 --rtol 0 --atol 0 2>&1)
+if grep -q "OK: every compared value is identical" <<<"$out" && grep -q "compared 224 entries" <<<"$out"; then
+  ok "1-stage and 4-stage block internals identical ($(grep -o 'compared [0-9]* entries' <<<"$out"))"
+else
+  bad "block internals, 1 vs 4 stages" "$(tail -3 $T/in4.log) $out"
 fi
 
 echo "$pass passed, $fail failed"

@@ -11,7 +11,9 @@ in dit-pipe's merged layout (docs/dump-format.md), to compare with `dit sample -
 
 Both runs must see the same noise: --noise FILE (z (N,C,H,W), noise (steps,N,C,H,W)) is read
 as given; without it, noise is drawn from torch.Generator(seed) and --write-noise saves it for
-`dit sample --noise`. Datasets: /step_{k}/image_{i}/{x_t,embed,c,block_{b},final,model_out}.
+`dit sample --noise`. Datasets: /step_{k}/image_{i}/{x_t,embed,c,block_{b},final,model_out}, and
+with --dump-points block_internals block_{b}_adaLN (adaLN_modulation(c), (p, 6D)), block_{b}_attn
+and block_{b}_mlp (the attention and MLP branches before their gates, (p, T, D)).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dit_reference as R  # noqa: E402
 
 POINTS = ["x_t", "embed", "c", "block", "final", "model_out"]
+# Inside each block, recorded by forward hooks; `all` leaves them out, as `dit sample` does.
+INTERNALS = {"adaLN": "adaLN_modulation", "attn": "attn", "mlp": "mlp"}
 
 
 def parse_steps(spec: str, n: int) -> set:
@@ -60,8 +64,10 @@ def parse_points(spec: str) -> set:
             out |= set(POINTS)
         elif p in POINTS:
             out.add(p)
+        elif p == "block_internals":
+            out.add(p)
         else:
-            raise SystemExit(f"--dump-points: unknown point '{p}'; allowed: {', '.join(POINTS + ['all'])}")
+            raise SystemExit(f"--dump-points: unknown point '{p}'; allowed: {', '.join(POINTS + ['block_internals', 'all'])}")
     return out
 
 
@@ -75,6 +81,18 @@ class Recorder:
         self.step = 0
         self.records = {}   # (step, image, name) -> np.ndarray (parts, ...)
         self.timesteps = {}
+        self.recording = False
+        self.parts = 1
+        if "block_internals" in points:
+            for b, blk in enumerate(model.blocks):
+                for point, module in INTERNALS.items():
+                    getattr(blk, module).register_forward_hook(self.hook(f"block_{b}_{point}"))
+
+    def hook(self, name):
+        def record(module, inputs, output):
+            if self.recording:
+                self.put(name, output, self.parts)
+        return record
 
     def put(self, name, rows, parts):
         """rows: tensor whose first axis is [cond rows; uncond rows] (parts=2) or cond rows."""
@@ -91,6 +109,7 @@ class Recorder:
         xin = torch.cat([half, half]) if doubled else half
         yy = torch.cat([self.y, torch.full_like(self.y, m.cfg.num_classes)]) if doubled else self.y
         parts = 2 if doubled else 1
+        self.recording, self.parts = want, parts
         if want and "x_t" in self.points:
             self.put("x_t", half, 1)
         h = m.x_embedder(xin) + m.pos_embed
@@ -178,11 +197,12 @@ def main():
             g = f.require_group(f"step_{k}")
             g.attrs.update({"step": k, "timestep": rec.timesteps[k]})
             d = g.create_dataset(f"image_{i}/{name}", data=a.astype(np.float32), chunks=(1,) + a.shape[1:])
-            point = "block" if name.startswith("block_") else name
+            block, _, inside = name[6:].partition("_") if name.startswith("block_") else (None, "", name)
+            point = inside or "block"
             d.attrs.update({"point": point, "step": k, "timestep": rec.timesteps[k], "image": i,
                             "doubled": int(a.shape[0] == 2)})
-            if point == "block":
-                d.attrs["block"] = int(name[6:])
+            if block is not None:
+                d.attrs["block"] = int(block)
     os.replace(tmp, args.output)
     print(f"{args.output}: {len(rec.records)} entries, {len(steps)} step(s), {n} image(s)")
 

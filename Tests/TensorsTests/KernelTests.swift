@@ -44,12 +44,8 @@ final class KernelTests: XCTestCase {
             let mod = random(groups * stride)
             Norm.layerNormModulate(x, rows: rows, cols: cols, eps: 1e-6, groupRows: group,
                                    shift: mod, scale: Array(mod.dropFirst(cols)), groupStride: stride, into: y.data)
-            var expect = ref
-            for r in 0..<rows {
-                let g = r / group
-                for j in 0..<cols { expect[r * cols + j] = ref[r * cols + j] * (1 + mod[g * stride + cols + j]) + mod[g * stride + j] }
-            }
-            assertClose(y.array, expect, tol: 1e-5)
+            assertClose(y.array, Reference.layerNormModulate(x, rows: rows, cols: cols, eps: 1e-6, groupRows: group, shift: mod,
+                                                             scale: Array(mod.dropFirst(cols)), groupStride: stride), tol: 1e-5)
         }
     }
 
@@ -107,13 +103,35 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(out[(0 * 4 + 1) * 4 + 3], 1110)
     }
 
-    func testElementwiseGatedAdd() {
-        let (rows, cols, group, stride) = (6, 19, 3, 40)
-        let x = random(rows * cols), y = random(rows * cols), gate = random(2 * stride)
-        let t = Tensor(shape: [rows, cols], values: x)
-        Elementwise.addGated(t.data, y, rows: rows, cols: cols, gate: gate, groupRows: group, groupStride: stride)
-        let expect = (0..<(rows * cols)).map { i in x[i] + gate[(i / cols / group) * stride + i % cols] * y[i] }
-        assertClose(t.array, expect, tol: 1e-7)
+    func testUnpatchifyMatchesNaive() {
+        for (n, ch, gh, gw, p) in [(1, 1, 1, 1, 1), (2, 3, 3, 5, 2), (1, 5, 2, 3, 3), (3, 4, 4, 4, 4)] {
+            let x = random(n * gh * gw * p * p * ch)
+            let out = Tensor(shape: [n, ch, gh * p, gw * p])
+            out.fill(.nan)
+            Patch.unpatchify(x, batch: n, channels: ch, gridHeight: gh, gridWidth: gw, patch: p, into: out.data)
+            XCTAssertEqual(out.array, Reference.unpatchify(x, batch: n, channels: ch, gridHeight: gh, gridWidth: gw, patch: p))
+        }
+    }
+
+    func testElementwiseGatedAddMatchesNaive() {
+        for (rows, cols, group, stride) in [(1, 1, 1, 1), (6, 19, 3, 40), (9, 33, 9, 99), (32, 16, 16, 96), (5, 70, 1, 71)] {
+            let x = random(rows * cols), y = random(rows * cols), gate = random(rows / group * stride)
+            let t = Tensor(shape: [rows, cols], values: x)
+            Elementwise.addGated(t.data, y, rows: rows, cols: cols, gate: gate, groupRows: group, groupStride: stride)
+            assertClose(t.array, Reference.addGated(x, y, rows: rows, cols: cols, gate: gate, groupRows: group,
+                                                    groupStride: stride), tol: 1e-7)
+        }
+    }
+
+    /// Sizes that are not multiples of the 32×32 tiles, and a single row or column.
+    func testTransposeMatchesNaive() {
+        for (rows, cols) in [(1, 1), (1, 37), (37, 1), (31, 33), (65, 7), (100, 129)] {
+            let a = random(rows * cols)
+            let out = Tensor(shape: [cols, rows])
+            out.fill(.nan)
+            a.withUnsafeBufferPointer { Gemm.transpose($0.baseAddress!, rows: rows, cols: cols, into: out.data) }
+            XCTAssertEqual(out.array, Reference.transpose(a, rows: rows, cols: cols), "\(rows)×\(cols)")
+        }
     }
 }
 

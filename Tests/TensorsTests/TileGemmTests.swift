@@ -20,11 +20,41 @@ final class TileGemmTests: XCTestCase {
                     }
                 }
             }
+            // B's panels side by side: column j of panel j / 16.
+            let n = panels * 16
+            let dense = (0..<(k * n)).map { i in b[(i % n / 16) * stride + i / n * ldb + i % 16] }
+            let want = Reference.tileGemm(m: m, n: n, k: k, a: a, lda: lda, b: dense, ldb: n)
             for i in 0..<m {
-                for j in 0..<(panels * 16) {
-                    var s: Float = 0
-                    for p in 0..<k { s = s.addingProduct(a[i * lda + p], b[(j / 16) * stride + p * ldb + j % 16]) }
-                    XCTAssertEqual(c[i * ldc + j].bitPattern, s.bitPattern, "\(m)×\(panels)×\(k) at \(i),\(j)")
+                for j in 0..<n {
+                    XCTAssertEqual(c[i * ldc + j].bitPattern, want[i * n + j].bitPattern, "\(m)×\(panels)×\(k) at \(i),\(j)")
+                }
+            }
+        }
+    }
+
+    /// Products of odd sizes, padded to whole tiles (6 rows, 16 columns) as
+    /// attention pads them, with odd leading dimensions: the m×n corner has
+    /// the twin's bits, whatever the padding holds.
+    func testGemmOnAwkwardShapesMatchesTheTwin() {
+        var rng = SplitMix(seed: 9)
+        for (m, n, k) in [(1, 1, 1), (5, 17, 3), (7, 33, 13), (13, 15, 64), (37, 50, 129)] {
+            let mp = (m + 5) / 6 * 6, np = (n + 15) / 16 * 16
+            let lda = k + 3, ldb = np + 5, ldc = np + 7
+            let a = (0..<(mp * lda)).map { _ in rng.uniform() * 2 - 1 }
+            let b = (0..<(k * ldb)).map { _ in rng.uniform() * 2 - 1 }
+            var c = [Float](repeating: .nan, count: mp * ldc)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        TileGemm.gemm(m: mp, n: np, k: k, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
+                                      c: pc.baseAddress!, ldc: ldc)
+                    }
+                }
+            }
+            let want = Reference.tileGemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb)
+            for i in 0..<m {
+                for j in 0..<n {
+                    XCTAssertEqual(c[i * ldc + j].bitPattern, want[i * n + j].bitPattern, "\(m)×\(n)×\(k) at \(i),\(j)")
                 }
             }
         }

@@ -128,7 +128,7 @@ struct DumpCompareCommand: ParsableCommand {
         var rest = f.worstIndex, idx: [Int] = []
         for s in shape.reversed() { idx.append(rest % max(s, 1)); rest /= max(s, 1) }
         let t = da.timestep(f.key.step).map { " (t=\($0))" } ?? ""
-        let where_ = f.key.block.map { "block \($0)" } ?? f.key.point.rawValue
+        let where_ = f.key.place
         let at = idx.reversed().map(String.init).joined(separator: ", "), dims = shape.map(String.init).joined(separator: ", ")
         say("FIRST DIVERGENCE: step \(f.key.step)\(t), \(where_), image \(f.key.image): max abs \(String(format: "%.4g", f.maxAbs)), max rel \(String(format: "%.4g", f.maxRel)); worst at (\(at)) of shape (\(dims)): A \(f.a), B \(f.b)")
         result["ok"] = false
@@ -143,7 +143,7 @@ struct DumpCompareCommand: ParsableCommand {
 struct DumpShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Statistics (min, max, mean, std, NaN/Inf count) of one point.",
-        discussion: "POINT is a dataset path (/step_0/mb_0/block_2) or a point name (x_t, embed, c, block_N, final, model_out), narrowed by --step and --image.")
+        discussion: "POINT is a dataset path (/step_0/mb_0/block_2) or a point name (x_t, embed, c, block_N, block_N_adaLN, block_N_attn, block_N_mlp, final, model_out), narrowed by --step and --image.")
 
     @Argument(help: "A dump file, comma-separated files, or the --dump PATH.") var file: String
     @Argument(help: "Dataset path or point name.") var point: String
@@ -160,7 +160,7 @@ struct DumpShowCommand: ParsableCommand {
             return
         }
         guard let (p, block) = DumpKey.point(named: point) else {
-            throw DiTError("unknown point '\(point)'; use x_t, embed, c, block_N, final, model_out or a dataset path")
+            throw DiTError("unknown point '\(point)'; use x_t, embed, c, block_N, block_N_adaLN, block_N_attn, block_N_mlp, final, model_out or a dataset path")
         }
         let d = try HDF5DumpSource(file)
         let keys = d.shapes.keys.filter {

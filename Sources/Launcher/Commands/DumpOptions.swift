@@ -8,7 +8,7 @@ struct DumpOptions: ParsableArguments {
     var dump: String?
     @Option(help: "Steps to dump: all, first, last, first,last (default), 0,5,9, 0-9, every:K.")
     var dumpSteps: String?
-    @Option(help: "Points to dump: x_t, embed, c, block, final, model_out, all (default).")
+    @Option(help: "Points to dump: x_t, embed, c, block, block_internals (adaLN, attn, mlp of each block), final, model_out, all (default; all but block_internals).")
     var dumpPoints: String?
     @Option(help: "Images (global indices) to dump, comma-separated (default: all).")
     var dumpImages: String?

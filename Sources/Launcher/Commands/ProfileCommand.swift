@@ -38,30 +38,20 @@ struct ProfileCommand: ParsableCommand {
         let model = try DiT(checkpoint: ckpt)
         let c = model.config, n = batch
         let pass = SyntheticForward(model: model, batch: n)
-        func forward() {
-            Profiler.start()
-            pass.embed()
-            Profiler.lap(.embed)
-            pass.blocks()
-            pass.finish()
-            Profiler.lap(.unpatchify)
-        }
-        forward()
-        Profiler.cpuClock = cpuClock
-        Profiler.enabled = true
-        Profiler.reset()
-        let start = Profiler.now()
-        for _ in 0..<repeats { forward() }
-        let wall = Double(Profiler.now() - start) / 1e6 / Double(repeats)
-        Profiler.enabled = false
-        Profiler.cpuClock = false
+        pass()
+        let profiler = Profiler(cpuClock: cpuClock)
+        pass.workspace.observer = profiler
+        let start = profiler.now()
+        for _ in 0..<repeats { pass() }
+        let wall = Double(profiler.now() - start) / 1e6 / Double(repeats)
+        pass.workspace.observer = nil
 
         print("DiT \(checkpoint ?? preset), batch \(n), \(Gemm.precision.rawValue), \(backend): \(String(format: "%.1f", wall)) ms per forward (mean of \(repeats))")
         print("op                              ms/forward   share   GFLOP/s")
         let flops = Self.flops(c, batch: n)
         var sum = 0.0
         for op in Profiler.Op.allCases {
-            let ms = Double(Profiler.totals[op.rawValue]) / 1e6 / Double(repeats)
+            let ms = Double(profiler.totals[op.rawValue]) / 1e6 / Double(repeats)
             sum += ms
             let rate = flops[op].map { String(format: "%9.1f", $0 / ms / 1e6) } ?? ""
             print(op.name.padding(toLength: 30, withPad: " ", startingAt: 0)

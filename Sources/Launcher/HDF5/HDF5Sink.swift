@@ -326,8 +326,8 @@ final class HDF5Sink: ActivationSink {
                 try file.write("\(group)/\(key.pointName)", shape: shape, data: out.baseAddress!, gzip: compress)
             }
         }
-        // Runs of consecutive blocks.
-        let blocks = byPoint.keys.compactMap(\.block).sorted()
+        // Runs of consecutive blocks (their outputs; the points inside a block were written above).
+        let blocks = byPoint.keys.filter { $0.point == .block }.compactMap(\.block).sorted()
         var start = 0
         while start < blocks.count {
             var end = start + 1

@@ -8,6 +8,13 @@ public enum DumpPoint: String, CaseIterable, Sendable {
     case c
     /// A block's output tokens.
     case block
+    /// Inside a block (`block_internals`): adaLN_modulation(c), the six
+    /// modulation vectors (N, 6D) ...
+    case adaLN
+    /// ... attn(modulate(norm1(x))), the attention branch before its gate (N, T, D) ...
+    case attn
+    /// ... and mlp(modulate(norm2(x))), the MLP branch before its gate (N, T, D).
+    case mlp
     /// Final layer output after unpatchify (last stage), before guidance.
     case final
     /// Model output after guidance, conditional rows (the sampler's input).

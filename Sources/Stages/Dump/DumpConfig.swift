@@ -7,7 +7,7 @@ public struct DumpConfig: Encodable, Equatable, Sendable {
     public var steps: String = "first,last"
     /// Images (global indices) to keep; nil = all.
     public var images: [Int]?
-    /// Points: x_t, embed, c, block, final, model_out, or "all".
+    /// Points: x_t, embed, c, block, block_internals, final, model_out, or "all" (all but block_internals).
     public var points: [String] = ["all"]
     /// gzip (level 4) the datasets.
     public var compress: Bool = false

@@ -11,28 +11,63 @@ public struct DumpKey: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.step = step; self.point = point; self.block = block; self.image = image
     }
 
-    /// The dataset name of this point inside a micro-batch or image group.
-    public var pointName: String { block.map { "block_\($0)" } ?? point.rawValue }
+    /// The dataset name of this point inside a micro-batch or image group:
+    /// `x_t`, `block_3`, `block_3_attn`.
+    public var pointName: String {
+        guard let block else { return point.rawValue }
+        return point == .block ? "block_\(block)" : "block_\(block)_\(point.rawValue)"
+    }
 
     /// Parses a dataset name written by `pointName`.
     public static func point(named name: String) -> (DumpPoint, Int?)? {
-        if name.hasPrefix("block_"), let b = Int(name.dropFirst(6)) { return (.block, b) }
-        return DumpPoint(rawValue: name).map { ($0, nil) }
+        guard name.hasPrefix("block_") else {
+            return DumpPoint(rawValue: name).flatMap { $0.isInBlock ? nil : ($0, nil) }
+        }
+        let rest = name.dropFirst(6), digits = rest.prefix { $0.isNumber }
+        guard let b = Int(digits) else { return nil }
+        if digits.count == rest.count { return (.block, b) }
+        let tail = rest.dropFirst(digits.count)
+        guard tail.first == "_", let p = DumpPoint(rawValue: String(tail.dropFirst())), p.isInBlock, p != .block else { return nil }
+        return (p, b)
     }
 
-    /// Execution order: step, then point (x_t, embed, c, blocks in order,
-    /// final, model_out), then image.
+    /// Execution order: step, then point (x_t, embed, c, blocks in order —
+    /// each block's adaLN, attn and mlp before its output — final,
+    /// model_out), then image.
     public static func < (a: DumpKey, b: DumpKey) -> Bool {
-        (a.step, a.point.order, a.block ?? -1, a.image) < (b.step, b.point.order, b.block ?? -1, b.image)
+        (a.step, a.point.order, a.block ?? -1, a.point.orderInBlock, a.image)
+            < (b.step, b.point.order, b.block ?? -1, b.point.orderInBlock, b.image)
     }
 
-    public var description: String {
-        "step \(step), " + (block.map { "block \($0)" } ?? point.rawValue) + ", image \(image)"
+    /// Where in the model: `x_t`, `block 3`, `block 3 attn`.
+    public var place: String {
+        guard let block else { return point.rawValue }
+        return point == .block ? "block \(block)" : "block \(block) \(point.rawValue)"
     }
+
+    public var description: String { "step \(step), \(place), image \(image)" }
 }
 
 extension DumpPoint {
-    var order: Int { DumpPoint.allCases.firstIndex(of: self)! }
+    /// The points inside a block, asked for together as `block_internals`.
+    public static let blockInternals: Set<DumpPoint> = [.adaLN, .attn, .mlp]
+    /// What `all` asks for: every point but the block internals, which
+    /// would triple a dump.
+    public static let all = Set(allCases).subtracting(blockInternals)
+
+    /// Recorded once per block, with its index.
+    var isInBlock: Bool { self == .block || DumpPoint.blockInternals.contains(self) }
+    /// Execution order of the points; a block's points share one place.
+    var order: Int { DumpPoint.allCases.firstIndex(of: isInBlock ? .block : self)! }
+    /// Order inside a block: adaLN, attn, mlp, then the block's output.
+    var orderInBlock: Int {
+        switch self {
+        case .adaLN: return 0
+        case .attn: return 1
+        case .mlp: return 2
+        default: return 3
+        }
+    }
 }
 
 /// A dump seen as per-image entries, whatever its files and layout.

@@ -9,7 +9,7 @@ public struct DumpSelection: Equatable, Sendable {
     public let images: Set<Int>?
 
     /// The point names a config may give, in execution order.
-    public static let pointNames = DumpPoint.allCases.map(\.rawValue) + ["all"]
+    public static let pointNames = ["x_t", "embed", "c", "block", "block_internals", "final", "model_out", "all"]
 
     public init(_ config: DumpConfig, stepCount: Int) throws {
         steps = try StepSpec(config.steps).resolve(stepCount: stepCount)
@@ -34,11 +34,9 @@ public struct DumpSelection: Equatable, Sendable {
     public static func parsePoints(_ names: [String]) throws -> Set<DumpPoint> {
         var out = Set<DumpPoint>()
         for name in names.flatMap(splitList) {
-            if name == "all" { out.formUnion(DumpPoint.allCases); continue }
-            if name == "block_internals" {
-                throw DiTError("dump points: block_internals (adaLN modulation, attention and MLP outputs) is not available yet: DiTBlock has no observer hook; use block for each block's output")
-            }
-            guard let p = DumpPoint(rawValue: name) else {
+            if name == "all" { out.formUnion(DumpPoint.all); continue }
+            if name == "block_internals" { out.formUnion(DumpPoint.blockInternals); continue }
+            guard let p = DumpPoint(rawValue: name), !DumpPoint.blockInternals.contains(p) else {
                 throw DiTError("dump points: unknown point '\(name)'; allowed: \(pointNames.joined(separator: ", "))")
             }
             out.insert(p)

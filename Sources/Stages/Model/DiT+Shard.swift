@@ -16,17 +16,19 @@ extension DiT {
         }
         let n = t.count, d = config.hiddenSize, size = config.inputSize, all = config.tokens, tl = all / parts
         let k = config.inChannels * config.patchSize * config.patchSize
-        Patch.patchify(x, batch: n, channels: config.inChannels, height: size, width: size, patch: config.patchSize,
-                       into: ws.patches.data)                                     // (N·T, C·p·p)
-        let mine = ws.patches.data + n * all * k
-        for i in 0..<n { (mine + i * tl * k).update(from: ws.patches.pointer + (i * all + part * tl) * k, count: tl * k) }
-        x_embedder.proj.tokens(mine, rows: n * tl, into: tokens.data)                    // (N·T/P, D)
-        for i in 0..<n {
-            Elementwise.add(tokens.data + i * tl * d, pos_embed.pointer + part * tl * d, count: tl * d)
+        ws.ops()(.embed, tokens.data, rows: n * tl, cols: d) {
+            Patch.patchify(x, batch: n, channels: config.inChannels, height: size, width: size, patch: config.patchSize,
+                           into: ws.patches.data)                                     // (N·T, C·p·p)
+            let mine = ws.patches.data + n * all * k
+            for i in 0..<n { (mine + i * tl * k).update(from: ws.patches.pointer + (i * all + part * tl) * k, count: tl * k) }
+            x_embedder.proj.tokens(mine, rows: n * tl, into: tokens.data)                    // (N·T/P, D)
+            for i in 0..<n {
+                Elementwise.add(tokens.data + i * tl * d, pos_embed.pointer + part * tl * d, count: tl * d)
+            }
+            t_embedder(t, scratch: ws.timestep.data, into: c.data)                           // (N, D)
+            y_embedder(y, into: ws.labels.data)
+            Elementwise.add(c.data, ws.labels.pointer, count: n * d)
         }
-        t_embedder(t, scratch: ws.timestep.data, into: c.data)
-        y_embedder(y, into: ws.siluC.data)
-        Elementwise.add(c.data, ws.siluC.pointer, count: n * d)
     }
 
     /// This slice's blocks on this rank's tokens in place, attention local or

@@ -69,13 +69,15 @@ public final class DiT {
             preconditionFailure("embed called on a stage without the embedders")
         }
         let n = t.count, d = config.hiddenSize, size = config.inputSize
-        x_embedder(x, batch: n, height: size, width: size, patches: ws.patches.data, into: tokens.data)
-        for i in 0..<n {
-            Elementwise.add(tokens.data + i * config.tokens * d, pos_embed.pointer, count: config.tokens * d)
+        ws.ops()(.embed, tokens.data, rows: n * config.tokens, cols: d) {
+            x_embedder(x, batch: n, height: size, width: size, patches: ws.patches.data, into: tokens.data)   // (N·T, D)
+            for i in 0..<n {
+                Elementwise.add(tokens.data + i * config.tokens * d, pos_embed.pointer, count: config.tokens * d)
+            }
+            t_embedder(t, scratch: ws.timestep.data, into: c.data)                                          // (N, D)
+            y_embedder(y, into: ws.labels.data)
+            Elementwise.add(c.data, ws.labels.pointer, count: n * d)
         }
-        t_embedder(t, scratch: ws.timestep.data, into: c.data)
-        y_embedder(y, into: ws.siluC.data)
-        Elementwise.add(c.data, ws.siluC.pointer, count: n * d)
     }
 
     /// Runs this slice's blocks on tokens in place; `observe` sees each
@@ -93,9 +95,12 @@ public final class DiT {
     public func finish(tokens: Tensor, c: Tensor, batch n: Int, workspace ws: Workspace, into out: UnsafeMutablePointer<Float>) {
         guard let final_layer else { preconditionFailure("finish called on a stage without the final layer") }
         ws.prepare(c: c.pointer, batch: n, hidden: config.hiddenSize)
-        final_layer(tokens, batch: n, workspace: ws, into: ws.mlp.data)
-        Patch.unpatchify(ws.mlp.pointer, batch: n, channels: config.outChannels, gridHeight: config.gridSize,
-                         gridWidth: config.gridSize, patch: config.patchSize, into: out)
+        let patches = ws.outPatches.data, image = config.outChannels * config.inputSize * config.inputSize
+        final_layer(tokens, batch: n, workspace: ws, into: patches)                     // (N·T, p·p·C_out)
+        ws.ops()(.unpatchify, out, rows: n, cols: image) {                               // (N, C_out, H, W)
+            Patch.unpatchify(patches, batch: n, channels: config.outChannels, gridHeight: config.gridSize,
+                             gridWidth: config.gridSize, patch: config.patchSize, into: out)
+        }
     }
 
     /// The whole forward pass, `DiT.forward(x, t, y)`, in batches of at most

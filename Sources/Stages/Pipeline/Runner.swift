@@ -18,6 +18,8 @@ public final class PipelineRunner {
     let work: StageWork
     let transport: Transport?
     let sink: ActivationSink?
+    /// Records block internals into the sink, when it wants them.
+    let blockRecorder: BlockRecorder?
     public let trace: Trace?
     /// Called on the sampler after each sampler update (step, micro-batch).
     public var onUpdate: ((Int, Int) throws -> Void)?
@@ -64,6 +66,16 @@ public final class PipelineRunner {
         }
 
         let c = plan.model, rows = plan.rowsPerRank, tl = plan.tokensPerRank
+        if let sink, DumpPoint.blockInternals.contains(where: { p in plan.timesteps.indices.contains { sink.wants(p, step: $0) } }) {
+            // Config validation refuses dumps under these layouts; a recorder would see partial rows or tokens.
+            guard plan.run.sequenceParallel == 1 && plan.run.cfgParallel == 1 else {
+                throw DiTError("dump points: block_internals records whole rows and every token of a block; run it with cfg_parallel: 1 and sequence_parallel: 1 (this layout has cfg_parallel \(plan.run.cfgParallel), sequence_parallel \(plan.run.sequenceParallel))")
+            }
+            blockRecorder = BlockRecorder(sink: sink, rows: rows, tokens: c.tokens)
+            work.observer = blockRecorder
+        } else {
+            blockRecorder = nil
+        }
         tokens = Tensor(shape: [rows * tl, c.hiddenSize])
         cond = Tensor(shape: [rows, c.hiddenSize])
         xShared = Tensor(shape: [stage == 0 ? plan.microbatchSize : 0, plan.imageSize])
@@ -248,8 +260,10 @@ public final class PipelineRunner {
             try record(.embed, k, m, nil, info, tokens.pointer, [rows, c.tokens, c.hiddenSize])
             try record(.c, k, m, nil, info, cond.pointer, [rows, c.hiddenSize])
         }
+        if let blockRecorder { (blockRecorder.step, blockRecorder.microbatch, blockRecorder.info) = (k, m, info) }
         try work.blocks(tokens: tokens, c: cond, rows: rows, step: k, microbatch: m) { block, out in
             try self.transport?.progress()
+            try self.blockRecorder?.check()
             try self.record(.block, k, m, block, info, out.pointer, [rows, c.tokens, c.hiddenSize])
         }
         if isLast {

@@ -13,6 +13,8 @@ public protocol StageWork: AnyObject {
                 between: (Int, Tensor) throws -> Void) throws
     /// Last stage: final-layer rows (rows·T/P, p·p·C_out).
     func finalRows(tokens: Tensor, c: Tensor, rows: Int, into: UnsafeMutablePointer<Float>)
+    /// Hears the model's ops (a dump's block internals); nil: nothing listens.
+    var observer: ForwardObserver? { get set }
 }
 
 /// The model slice, with Ulysses attention when the stage is split by tokens.
@@ -27,6 +29,11 @@ public final class DiTWork: StageWork {
         self.ulysses = ulysses
         (self.part, parts) = (part, plan.run.sequenceParallel)
         ws = Workspace(config: plan.model, maxBatch: plan.rowsPerRank, sequenceParallel: parts)
+    }
+
+    public var observer: ForwardObserver? {
+        get { ws.observer }
+        set { ws.observer = newValue }
     }
 
     public func embed(x: UnsafePointer<Float>, t: [Float], y: [Int], tokens: Tensor, c: Tensor) {
@@ -52,6 +59,8 @@ public final class DiTWork: StageWork {
 public final class SleepWork: StageWork {
     let seconds: Double
     let transport: Transport?
+    /// Never told anything: a sleep has no ops.
+    public var observer: ForwardObserver?
 
     public init(blockSeconds: Double, blocks: Int, sequenceParallel: Int, transport: Transport?) {
         seconds = blockSeconds * Double(blocks) / Double(sequenceParallel)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Elementwise activations and row softmax, 16 lanes at a time with
 /// `FastMath.exp`; loop tails go through the same vector code on a partial
 /// vector, so every element gets the same function.
@@ -82,5 +84,30 @@ public enum Activation {
     }
     @inline(__always) static func storePartial(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { p[i] = v[i] }
+    }
+}
+
+// MARK: - Naive twins
+
+extension Reference {
+    public static func silu(_ x: [Float]) -> [Float] { x.map { Float(Double($0) / (1 + exp(-Double($0)))) } }
+
+    public static func geluTanh(_ x: [Float]) -> [Float] {
+        x.map { v in
+            let d = Double(v)
+            return Float(0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d))))
+        }
+    }
+
+    public static func softmaxRows(_ x: [Float], rows: Int, cols: Int) -> [Float] {
+        var y = x
+        for r in 0..<rows {
+            let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
+            let m = row.max()!
+            let e = row.map { exp($0 - m) }
+            let s = e.reduce(0, +)
+            for j in 0..<cols { y[r * cols + j] = Float(e[j] / s) }
+        }
+        return y
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CBLAS
 import Dispatch
 
@@ -132,4 +133,38 @@ public enum Attention {
     }
 
     @inline(__always) static func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
+}
+
+// MARK: - Naive twins
+
+extension Reference {
+    /// Attention written per query, per key, per head.
+    public static func attention(qkv: [Float], batch: Int, tokens: Int, heads: Int, headDim: Int) -> [Float] {
+        let dim = heads * headDim
+        var out = [Float](repeating: 0, count: batch * tokens * dim)
+        for b in 0..<batch {
+            for h in 0..<heads {
+                for i in 0..<tokens {
+                    func at(_ t: Int, _ part: Int, _ d: Int) -> Double {
+                        Double(qkv[(b * tokens + t) * 3 * dim + part * dim + h * headDim + d])
+                    }
+                    var logits = [Double](repeating: 0, count: tokens)
+                    for j in 0..<tokens {
+                        var s = 0.0
+                        for d in 0..<headDim { s += at(i, 0, d) * at(j, 1, d) }
+                        logits[j] = s / Double(headDim).squareRoot()
+                    }
+                    let m = logits.max()!
+                    let e = logits.map { exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for d in 0..<headDim {
+                        var s = 0.0
+                        for j in 0..<tokens { s += e[j] / z * at(j, 2, d) }
+                        out[(b * tokens + i) * dim + h * headDim + d] = Float(s)
+                    }
+                }
+            }
+        }
+        return out
+    }
 }

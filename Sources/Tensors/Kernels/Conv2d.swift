@@ -119,3 +119,38 @@ public enum Conv2d {
         }
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    /// nn.Conv2d written as its definition: every output sums over channels
+    /// and the kernel window, skipping positions in the zero padding.
+    public static func conv2d(_ x: [Float], batch: Int, geometry g: Conv2d.Geometry,
+                              weight: [Float], bias: [Float]?) -> [Float] {
+        let ho = g.outHeight, wo = g.outWidth
+        var y = [Float](repeating: 0, count: batch * g.outChannels * ho * wo)
+        for n in 0..<batch {
+            for o in 0..<g.outChannels {
+                for r in 0..<ho {
+                    for q in 0..<wo {
+                        var s = Double(bias?[o] ?? 0)
+                        for c in 0..<g.channels {
+                            for i in 0..<g.kernelHeight {
+                                let ih = r * g.strideHeight - g.padHeight + i
+                                guard ih >= 0, ih < g.height else { continue }
+                                for j in 0..<g.kernelWidth {
+                                    let iw = q * g.strideWidth - g.padWidth + j
+                                    guard iw >= 0, iw < g.width else { continue }
+                                    s += Double(weight[((o * g.channels + c) * g.kernelHeight + i) * g.kernelWidth + j])
+                                        * Double(x[((n * g.channels + c) * g.height + ih) * g.width + iw])
+                                }
+                            }
+                        }
+                        y[((n * g.outChannels + o) * ho + r) * wo + q] = Float(s)
+                    }
+                }
+            }
+        }
+        return y
+    }
+}

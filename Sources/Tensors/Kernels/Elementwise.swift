@@ -34,3 +34,20 @@ public enum Elementwise {
         for i in 0..<count { x[i] += y[i] }
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    /// x + gate[g] ⊙ y, row r in group g = r / groupRows.
+    public static func addGated(_ x: [Float], _ y: [Float], rows: Int, cols: Int, gate: [Float], groupRows: Int,
+                                groupStride: Int) -> [Float] {
+        var out = x
+        for r in 0..<rows {
+            for j in 0..<cols {
+                let i = r * cols + j
+                out[i] = Float(Double(x[i]) + Double(gate[(r / groupRows) * groupStride + j]) * Double(y[i]))
+            }
+        }
+        return out
+    }
+}

@@ -101,3 +101,42 @@ public enum Gemm {
         return body()
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    public static func linear(_ x: [Float], rows: Int, inFeatures: Int, weight: [Float], bias: [Float]?,
+                              outFeatures: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * outFeatures)
+        for r in 0..<rows {
+            for o in 0..<outFeatures {
+                var s = Double(bias?[o] ?? 0)
+                for i in 0..<inFeatures { s += Double(x[r * inFeatures + i]) * Double(weight[o * inFeatures + i]) }
+                y[r * outFeatures + o] = Float(s)
+            }
+        }
+        return y
+    }
+
+    /// C = alpha·op(A)·op(B) + beta·C, row-major with leading dimensions.
+    public static func sgemm(m: Int, n: Int, k: Int, a: [Float], lda: Int, transA: Bool, b: [Float], ldb: Int,
+                             transB: Bool, c: [Float], ldc: Int, alpha: Float, beta: Float) -> [Float] {
+        var out = c
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let x = transA ? a[p * lda + i] : a[i * lda + p], y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += Double(x) * Double(y)
+                }
+                out[i * ldc + j] = Float(Double(alpha) * s + Double(beta) * Double(c[i * ldc + j]))
+            }
+        }
+        return out
+    }
+
+    /// out[c][r] = a[r][c].
+    public static func transpose(_ a: [Float], rows: Int, cols: Int) -> [Float] {
+        (0..<(cols * rows)).map { i in a[(i % rows) * cols + i / rows] }
+    }
+}

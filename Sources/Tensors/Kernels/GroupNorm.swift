@@ -77,3 +77,29 @@ public enum GroupNorm {
         return (mean, Float(1 / (variance + Double(eps)).squareRoot()))
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    /// nn.GroupNorm, optionally followed by SiLU.
+    public static func groupNorm(_ x: [Float], batch: Int, channels: Int, spatial: Int, groups: Int, eps: Double,
+                                 weight: [Float], bias: [Float], silu: Bool = false) -> [Float] {
+        var y = x
+        let per = channels / groups * spatial
+        for n in 0..<batch {
+            for g in 0..<groups {
+                let start = (n * channels + g * channels / groups) * spatial
+                let v = x[start..<(start + per)].map(Double.init)
+                let mean = v.reduce(0, +) / Double(per)
+                let variance = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(per)
+                for k in 0..<per {
+                    let c = g * channels / groups + k / spatial
+                    var out = (v[k] - mean) / (variance + eps).squareRoot() * Double(weight[c]) + Double(bias[c])
+                    if silu { out = out / (1 + exp(-out)) }
+                    y[start + k] = Float(out)
+                }
+            }
+        }
+        return y
+    }
+}

@@ -68,3 +68,34 @@ public enum Norm {
         while j < cols { yr[j] = (xr[j] - mean) * rstd * (1 + sc[j]) + sh[j]; j += 1 }
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    public static func layerNorm(_ x: [Float], rows: Int, cols: Int, eps: Double) -> [Float] {
+        var y = x
+        for r in 0..<rows {
+            let row = x[(r * cols)..<((r + 1) * cols)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(cols)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(cols)
+            for j in 0..<cols { y[r * cols + j] = Float((row[j] - mean) / (variance + eps).squareRoot()) }
+        }
+        return y
+    }
+
+    /// LayerNorm, then group g's affine map y·(1 + scale) + shift (vectors
+    /// `groupStride` apart, one group per `groupRows` rows).
+    public static func layerNormModulate(_ x: [Float], rows: Int, cols: Int, eps: Double, groupRows: Int,
+                                         shift: [Float], scale: [Float], groupStride: Int) -> [Float] {
+        let normed = layerNorm(x, rows: rows, cols: cols, eps: eps)
+        var y = normed
+        for r in 0..<rows {
+            let g = r / groupRows
+            for j in 0..<cols {
+                let s = Double(scale[g * groupStride + j]), b = Double(shift[g * groupStride + j])
+                y[r * cols + j] = Float(Double(normed[r * cols + j]) * (1 + s) + b)
+            }
+        }
+        return y
+    }
+}

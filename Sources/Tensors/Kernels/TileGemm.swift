@@ -104,3 +104,21 @@ enum TileGemm {
         }
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    /// c[i][j] = Σ_p a[i][p]·b[p][j] as TileGemm computes it: one Float FMA
+    /// chain over p in order, from 0 — so the twin gives the same bits.
+    public static func tileGemm(m: Int, n: Int, k: Int, a: [Float], lda: Int, b: [Float], ldb: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for p in 0..<k { s = s.addingProduct(a[i * lda + p], b[p * ldb + j]) }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+}

@@ -16,3 +16,20 @@ public enum Upsample {
         }
     }
 }
+
+// MARK: - Naive twins
+
+extension Reference {
+    /// F.interpolate(scale_factor=2, mode="nearest"): output (r, c) reads input (r/2, c/2).
+    public static func upsampleNearest2x(_ x: [Float], planes: Int, height: Int, width: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: planes * 4 * height * width)
+        for p in 0..<planes {
+            for r in 0..<(2 * height) {
+                for c in 0..<(2 * width) {
+                    y[(p * 2 * height + r) * 2 * width + c] = x[(p * height + r / 2) * width + c / 2]
+                }
+            }
+        }
+        return y
+    }
+}
