@@ -38,7 +38,7 @@ final class DumpFileTests: XCTestCase {
         let (file, memory) = try oneStage("one.h5")
         XCTAssertEqual(file.files.map(\.path), [path("one.rank0.h5")])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("one.rank0.h5.partial")))
-        XCTAssertEqual(memory.shapes.count, 3 * 4 * (5 + 3))   // steps × kept images × (points + blocks)
+        XCTAssertEqual(memory.shapes.count, 3 * 4 * (5 + 3 * 4))   // steps × kept images × (points + blocks × (output, adaLN, attn, mlp))
         try assertSameDump(file, memory)
 
         // The layout of docs/dump-format.md: one group per step, images 0, 1, 3, 4 (2 not selected,
@@ -50,7 +50,10 @@ final class DumpFileTests: XCTestCase {
         XCTAssertEqual(try f.children("/step_1"), ["mb_0"])
         XCTAssertEqual(try f.attributes("/step_1/mb_0"), ["images": .ints([0, 1, 3, 4]), "doubled": .int(1), "microbatch": .int(0),
                                                          "microbatches": .ints([0, 0, 1, 2])])
-        XCTAssertEqual(try f.children("/step_1/mb_0"), ["blocks_0", "c", "embed", "final", "model_out", "x_t"])
+        XCTAssertEqual(try f.children("/step_1/mb_0"), (0..<3).flatMap { b in ["adaLN", "attn", "mlp"].map { "block_\(b)_\($0)" } }
+                                                        + ["blocks_0", "c", "embed", "final", "model_out", "x_t"])
+        XCTAssertEqual(try f.shape("/step_1/mb_0/block_1_adaLN"), [8, 6 * 64])
+        XCTAssertEqual(try f.shape("/step_1/mb_0/block_1_attn"), [8, 16, 64])
         XCTAssertEqual(try f.shape("/step_1/mb_0/blocks_0"), [3, 8, 16, 64])
         XCTAssertEqual(try f.shape("/step_1/mb_0/x_t"), [4, 3, 16, 16])
         XCTAssertEqual(try f.shape("/step_1/mb_0/c"), [8, 64])

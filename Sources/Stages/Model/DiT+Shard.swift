@@ -21,11 +21,11 @@ extension DiT {
                            into: ws.patches.data)                                     // (N·T, C·p·p)
             let mine = ws.patches.data + n * all * k
             for i in 0..<n { (mine + i * tl * k).update(from: ws.patches.pointer + (i * all + part * tl) * k, count: tl * k) }
-            x_embedder.proj.tokens(mine, rows: n * tl, into: tokens.data)                    // (N·T/P, D)
+            x_embedder.proj.tokens(mine, rows: n * tl, groups: ws.rowGroups, into: tokens.data)                    // (N·T/P, D)
             for i in 0..<n {
                 Elementwise.add(tokens.data + i * tl * d, pos_embed.pointer + part * tl * d, count: tl * d)
             }
-            t_embedder(t, scratch: ws.timestep.data, into: c.data)                           // (N, D)
+            t_embedder(t, scratch: ws.timestep.data, groups: ws.rowGroups, into: c.data)                         // (N, D)
             y_embedder(y, into: ws.labels.data)
             Elementwise.add(c.data, ws.labels.pointer, count: n * d)
         }

@@ -70,11 +70,11 @@ public final class DiT {
         }
         let n = t.count, d = config.hiddenSize, size = config.inputSize
         ws.ops()(.embed, tokens.data, rows: n * config.tokens, cols: d) {
-            x_embedder(x, batch: n, height: size, width: size, patches: ws.patches.data, into: tokens.data)   // (N·T, D)
+            x_embedder(x, batch: n, height: size, width: size, patches: ws.patches.data, groups: ws.rowGroups, into: tokens.data)   // (N·T, D)
             for i in 0..<n {
                 Elementwise.add(tokens.data + i * config.tokens * d, pos_embed.pointer, count: config.tokens * d)
             }
-            t_embedder(t, scratch: ws.timestep.data, into: c.data)                                          // (N, D)
+            t_embedder(t, scratch: ws.timestep.data, groups: ws.rowGroups, into: c.data)                                        // (N, D)
             y_embedder(y, into: ws.labels.data)
             Elementwise.add(c.data, ws.labels.pointer, count: n * d)
         }

@@ -47,7 +47,7 @@ public struct DiTBlock {
         let (shift_msa, scale_msa, gate_msa) = (mod, mod + d, mod + 2 * d)          // image i's at + i·6D
         let (shift_mlp, scale_mlp, gate_mlp) = (mod + 3 * d, mod + 4 * d, mod + 5 * d)
 
-        op(.adaLN, mod, rows: n, cols: 6 * d) { adaLN_modulation(c, rows: n, into: mod) }               // (N, D) → (N, 6D)
+        op(.adaLN, mod, rows: n, cols: 6 * d) { adaLN_modulation(c, rows: n, groups: ws.rowGroups, into: mod) }               // (N, D) → (N, 6D)
         op(.norm, normed, rows: rows, cols: d) {                                                       // (N·T, D)
             norm1(x.pointer, rows: rows, tokens: t, shift: shift_msa, scale: scale_msa, stride: 6 * d, into: normed)
         }

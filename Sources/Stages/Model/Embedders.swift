@@ -19,9 +19,9 @@ public struct PatchEmbed {
 
     /// tokens[N·T, D] from x (N, C, H, W); `patches` holds N·T·C·p·p floats.
     func callAsFunction(_ x: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
-                        patches: UnsafeMutablePointer<Float>, into tokens: UnsafeMutablePointer<Float>) {
+                        patches: UnsafeMutablePointer<Float>, groups: Int = 1, into tokens: UnsafeMutablePointer<Float>) {
         Patch.patchify(x, batch: batch, channels: inChannels, height: height, width: width, patch: patchSize, into: patches)
-        proj.tokens(patches, rows: batch * (height / patchSize) * (width / patchSize), into: tokens)
+        proj.tokens(patches, rows: batch * (height / patchSize) * (width / patchSize), groups: groups, into: tokens)
     }
 }
 
@@ -43,7 +43,7 @@ public struct TimestepEmbedder {
     }
 
     /// out[N, D] for timesteps t (fractional allowed). `scratch` holds N·(256 + D).
-    func callAsFunction(_ t: [Float], scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    func callAsFunction(_ t: [Float], scratch: UnsafeMutablePointer<Float>, groups: Int = 1, into out: UnsafeMutablePointer<Float>) {
         let n = t.count, half = frequencies.count, f = 2 * half
         for i in 0..<n {
             let row = scratch + i * f
@@ -54,9 +54,9 @@ public struct TimestepEmbedder {
             }
         }
         let hidden = scratch + n * f
-        mlp0(scratch, rows: n, into: hidden)
+        mlp0(scratch, rows: n, groups: groups, into: hidden)
         Activation.silu(hidden, count: n * mlp0.outFeatures, into: hidden)
-        mlp2(hidden, rows: n, into: out)
+        mlp2(hidden, rows: n, groups: groups, into: out)
     }
 }
 

@@ -22,10 +22,10 @@ public struct FinalLayer {
         let c = ws.siluC.pointer, mod = ws.modulation.data, normed = ws.normed.data
         let (shift, scale) = (mod, mod + d)                                                       // image i's at + i·2D
 
-        op(.adaLN, mod, rows: n, cols: 2 * d) { adaLN_modulation(c, rows: n, into: mod) }          // (N, D) → (N, 2D)
+        op(.adaLN, mod, rows: n, cols: 2 * d) { adaLN_modulation(c, rows: n, groups: ws.rowGroups, into: mod) }          // (N, D) → (N, 2D)
         op(.norm, normed, rows: rows, cols: d) {                                                  // (N·T, D)
             norm_final(x.pointer, rows: rows, tokens: t, shift: shift, scale: scale, stride: 2 * d, into: normed)
         }
-        op(.finalLinear, out, rows: rows, cols: outFeatures) { linear.tokens(normed, rows: rows, into: out) } // (N·T, p·p·C_out)
+        op(.finalLinear, out, rows: rows, cols: outFeatures) { linear.tokens(normed, rows: rows, groups: ws.rowGroups, into: out) } // (N·T, p·p·C_out)
     }
 }

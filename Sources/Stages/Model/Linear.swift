@@ -22,8 +22,8 @@ public struct Linear {
         }
     }
 
-    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        weights(x, rows: rows, into: y)
+    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, groups: Int = 1, into y: UnsafeMutablePointer<Float>) {
+        split(rows: rows, groups: groups) { r0, r in weights(x + r0 * inFeatures, rows: r, into: y + r0 * outFeatures) }
     }
 
     /// Bytes of weight and bias held.
@@ -33,7 +33,18 @@ public struct Linear {
     /// depend on the row count, never the few-rows kernel — so a token's
     /// result is the same whether a rank holds all T tokens of an image or,
     /// under Ulysses, T/P of them (P·rows may fall to 16 or fewer).
-    public func tokens(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        weights(x, rows: rows, into: y, fewRows: false)
+    public func tokens(_ x: UnsafePointer<Float>, rows: Int, groups: Int = 1, into y: UnsafeMutablePointer<Float>) {
+        split(rows: rows, groups: groups) { r0, r in weights(x + r0 * inFeatures, rows: r, into: y + r0 * outFeatures, fewRows: false) }
+    }
+
+    /// `groups` equal runs of rows, one GEMM call each (`Workspace.rowGroups`):
+    /// a GEMM may round a row differently with the call's row count (OpenBLAS
+    /// always, oneDNN on AVX2), so the halves of a [conditional; null] batch
+    /// are multiplied as a CFG-parallel rank multiplies its half alone.
+    @inline(__always)
+    private func split(rows: Int, groups: Int, _ body: (_ first: Int, _ rows: Int) -> Void) {
+        guard groups > 1, rows % groups == 0 else { return body(0, rows) }
+        let r = rows / groups
+        for g in 0..<groups { body(g * r, r) }
     }
 }

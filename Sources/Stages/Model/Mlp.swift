@@ -14,8 +14,8 @@ struct Mlp {
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, workspace ws: Workspace, _ op: Ops,
                         into out: UnsafeMutablePointer<Float>) {
         let m = fc1.outFeatures, hidden = ws.hidden.data
-        op(.fc1, hidden, rows: rows, cols: m) { fc1.tokens(x, rows: rows, into: hidden) }              // (rows, M)
+        op(.fc1, hidden, rows: rows, cols: m) { fc1.tokens(x, rows: rows, groups: ws.rowGroups, into: hidden) }              // (rows, M)
         op(.gelu, hidden, rows: rows, cols: m) { Activation.geluTanh(hidden, count: rows * m) }
-        op(.fc2, out, rows: rows, cols: fc2.outFeatures) { fc2.tokens(hidden, rows: rows, into: out) } // (rows, D)
+        op(.fc2, out, rows: rows, cols: fc2.outFeatures) { fc2.tokens(hidden, rows: rows, groups: ws.rowGroups, into: out) } // (rows, D)
     }
 }

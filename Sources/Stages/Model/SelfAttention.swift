@@ -20,9 +20,9 @@ struct SelfAttention {
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, workspace ws: Workspace, _ op: Ops,
                         attend: DiTBlock.Attend, into out: UnsafeMutablePointer<Float>) rethrows {
         let d = dim, qkvOut = ws.qkv.data, headsOut = ws.heads.data
-        op(.qkv, qkvOut, rows: rows, cols: 3 * d) { qkv.tokens(x, rows: rows, into: qkvOut) }          // (rows, 3D)
+        op(.qkv, qkvOut, rows: rows, cols: 3 * d) { qkv.tokens(x, rows: rows, groups: ws.rowGroups, into: qkvOut) }          // (rows, 3D)
         try op(.attention, headsOut, rows: rows, cols: d) { try attend(qkvOut, headsOut) }           // (rows, H·hd)
-        op(.proj, out, rows: rows, cols: d) { proj.tokens(headsOut, rows: rows, into: out) }          // (rows, D)
+        op(.proj, out, rows: rows, cols: d) { proj.tokens(headsOut, rows: rows, groups: ws.rowGroups, into: out) }          // (rows, D)
     }
 
     /// Attention over the workspace's whole images (all T tokens on this rank).

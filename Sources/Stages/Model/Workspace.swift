@@ -35,6 +35,11 @@ public final class Workspace {
     let timestep: Tensor
     /// Hears every op of the forward pass (the profiler, a dump); nil: nothing listens.
     public var observer: ForwardObserver?
+    /// The batch as this many equal groups of images that every linear layer
+    /// multiplies in separate GEMM calls: 2 when it is a [conditional; null]
+    /// pair on one rank, so each half comes out bitwise as on a CFG-parallel
+    /// rank that holds only that half (`Linear.tokens(…, groups:)`); else 1.
+    public var rowGroups = 1
 
     /// Buffers for `maxBatch` images of which this rank holds
     /// tokens/`sequenceParallel` tokens each.

@@ -71,6 +71,11 @@ public struct SamplingPlan: Sendable {
     /// Rows one rank computes per micro-batch: all of them, or under
     /// CFG-parallel one branch's half (the conditional or the null rows).
     public var rowsPerRank: Int { rowsPerMicrobatch / run.cfgParallel }
+    /// Equal groups of a rank's rows that every linear multiplies in its own
+    /// GEMM call (`Workspace.rowGroups`): the two halves of [conditional;
+    /// null] when one rank holds both, so that 1 rank and CFG-parallel give
+    /// the same bits on any GEMM backend.
+    public var rowGroups: Int { doubled && run.cfgParallel == 1 ? 2 : 1 }
     /// Tokens of each image one rank holds (Ulysses: T/P).
     public var tokensPerRank: Int { model.tokens / run.sequenceParallel }
     /// Floats of one final-layer output row of one token (p·p·C_out).

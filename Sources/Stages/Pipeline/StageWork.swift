@@ -29,6 +29,7 @@ public final class DiTWork: StageWork {
         self.ulysses = ulysses
         (self.part, parts) = (part, plan.run.sequenceParallel)
         ws = Workspace(config: plan.model, maxBatch: plan.rowsPerRank, sequenceParallel: parts)
+        ws.rowGroups = plan.rowGroups
     }
 
     public var observer: ForwardObserver? {
