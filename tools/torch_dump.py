@@ -74,8 +74,11 @@ def parse_points(spec: str) -> set:
 class Recorder:
     """Forward passes of the reference model that also record the dump points."""
 
-    def __init__(self, model, y, n, cfg_scale, guidance, steps, points):
+    def __init__(self, model, y, n, cfg_scale, guidance, steps, points, forced=None):
         self.model, self.y, self.n = model, y, n
+        # step -> x_t (n, C, H, W) to use instead of this sampler's own: the
+        # forward then sees exactly the other run's input at every step.
+        self.forced = forced
         self.cfg_scale, self.guidance = cfg_scale, guidance
         self.steps, self.points = steps, points
         self.step = 0
@@ -106,6 +109,10 @@ class Recorder:
         want = k in self.steps
         self.timesteps[k] = int(t[0])
         half = x[: self.n]
+        if self.forced is not None:
+            if k not in self.forced:
+                raise SystemExit(f"--x-t-from: the dump has no x_t for step {k} of every image")
+            half = torch.from_numpy(self.forced[k])
         xin = torch.cat([half, half]) if doubled else half
         yy = torch.cat([self.y, torch.full_like(self.y, m.cfg.num_classes)]) if doubled else self.y
         parts = 2 if doubled else 1
@@ -151,6 +158,9 @@ def main():
     ap.add_argument("--dump-steps", default="first,last")
     ap.add_argument("--dump-points", default="all")
     ap.add_argument("--output", required=True)
+    ap.add_argument("--x-t-from", metavar="DUMP",
+                    help="a merged dit dump (dit dump merge) holding x_t at every step: each step's forward takes that "
+                         "x_t, so the comparison measures the forward alone, not two samplers' drift")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -165,7 +175,13 @@ def main():
         write_noise(args.write_noise, z, noise)
     diffusion = R.create_diffusion(str(args.steps), learn_sigma=cfg.learn_sigma)
     steps = parse_steps(args.dump_steps, diffusion.num_timesteps)
-    rec = Recorder(model, y, n, args.cfg_scale, args.guidance, steps, parse_points(args.dump_points))
+    forced = None
+    if args.x_t_from:
+        import h5py
+        with h5py.File(args.x_t_from, "r") as f:
+            forced = {int(k[5:]): np.stack([f[f"{k}/image_{i}/x_t"][0] for i in range(n)]).astype(np.float32)
+                      for k in f if k.startswith("step_") and all(f"{k}/image_{i}/x_t" in f for i in range(n))}
+    rec = Recorder(model, y, n, args.cfg_scale, args.guidance, steps, parse_points(args.dump_points), forced)
     doubled = args.cfg_scale != 1.0
     with torch.no_grad():
         x0 = torch.cat([z, z]) if doubled else z
